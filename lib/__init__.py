@@ -1,0 +1,1 @@
+"""Shared code of the gateway and the worker: configuration, wire protocol, Redis layout."""

@@ -1,0 +1,97 @@
+"""Settings, loaded once from the environment and an optional `.env`, then passed in.
+
+Every setting is documented in `.env.example`. `load_settings()` fails fast on a missing or weak
+JWT secret and on inconsistent limits.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lib.errors import ConfigError
+
+MIN_SECRET_BYTES = 32
+
+
+class ValidationMode(StrEnum):
+    OFF = "off"
+    WARN = "warn"
+    DENY = "deny"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # -- shared --
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    log_level: str = "INFO"
+    key_prefix: str = "cexec"
+
+    # -- gateway --
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: str = ""  # comma-separated
+    api_key: str = ""  # a single key, accepted too
+    jwt_secret: SecretStr = SecretStr("")
+    job_token_ttl_s: int = Field(default=900, gt=0)
+    execute_wait_s: float = Field(default=5.0, gt=0)
+    max_message_kb: int = Field(default=1024, gt=0)
+    max_files: int = Field(default=16, gt=0)
+    max_file_kb: int = Field(default=64, gt=0)
+    max_code_kb: int = Field(default=256, gt=0)
+    max_args: int = Field(default=64, ge=0)
+    max_input_kb: int = Field(default=8192, gt=0)
+    event_ttl_s: int = Field(default=3600, gt=0)
+    code_validation: ValidationMode = ValidationMode.DENY
+
+    # -- limits: each is both the default of a job and the cap a job may ask for --
+    execution_timeout: float = Field(default=10.0, gt=0)
+    compilation_timeout: float = Field(default=30.0, gt=0)
+    max_memory_mb: int = Field(default=256, gt=0)
+    max_output_kb: int = Field(default=1024, gt=0)
+
+    # -- worker --
+    worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, gt=0)
+    compile_memory_mb: int = Field(default=1024, gt=0)
+    max_processes: int = Field(default=64, gt=0)
+    max_open_files: int = Field(default=256, gt=0)
+    max_file_size_mb: int = Field(default=64, gt=0)
+    sandbox_user_prefix: str = "cexec-sb"
+    native_dir: str = "/usr/local/lib/cexec"
+    cgroup_name: str = "cexec"
+    firejail: str = "firejail"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def api_key_list(self) -> list[str]:
+        keys = [k.strip() for k in self.api_keys.split(",") if k.strip()]
+        if self.api_key.strip():
+            keys.append(self.api_key.strip())
+        return keys
+
+    def require_gateway_secrets(self) -> None:
+        """The gateway refuses to start without a strong JWT secret and at least one API key."""
+        secret = self.jwt_secret.get_secret_value().encode()
+        if len(secret) < MIN_SECRET_BYTES:
+            raise ConfigError(f"JWT_SECRET must be set and at least {MIN_SECRET_BYTES} bytes long")
+        if not self.api_key_list:
+            raise ConfigError("API_KEYS (or API_KEY) must name at least one key")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; raise ConfigError with a readable reason on bad values."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        fields = ", ".join(str(e["loc"][0]).upper() for e in exc.errors() if e["loc"])
+        raise ConfigError(f"invalid settings: {fields}: {exc.errors()[0]['msg']}") from exc

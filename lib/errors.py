@@ -1,0 +1,83 @@
+"""The one exception tree of the project.
+
+    ExecError
+    ├── ConfigError              settings missing or unsafe; raised at start-up
+    ├── ServiceUnavailable       Redis cannot be reached (foreign errors translated in lib.store)
+    ├── RequestError             the client's request is refused; carries code and close code
+    │   ├── AuthError            bad, expired, replayed or other-job token (close 1008)
+    │   ├── MalformedMessage     not JSON, wrong fields or types (close 1007)
+    │   ├── UnexpectedMessage    a message at the wrong moment, or a binary frame (close 1003)
+    │   ├── MessageTooLarge      a frame or the code is over its size limit (close 1009)
+    │   └── InvalidRequest       well-formed but refused: language, filename, limits (close 1007)
+    └── SandboxError             the worker could not run a stage (internal; never the user's fault)
+        └── ToolchainMissing     the job's compiler or interpreter is not installed on this worker
+
+Every error carries its data as attributes; callers catch these types only.
+"""
+
+from __future__ import annotations
+
+from lib.protocol import CloseCode, ErrorCode
+
+
+class ExecError(Exception):
+    """Base of every error raised by this project."""
+
+
+class ConfigError(ExecError):
+    """Settings are missing or unsafe; the process must not start."""
+
+
+class ServiceUnavailable(ExecError):
+    """Redis (or another required service) cannot be reached right now."""
+
+    code = ErrorCode.UNAVAILABLE
+    close_code = CloseCode.TRY_AGAIN_LATER
+
+
+class RequestError(ExecError):
+    """The client's request is refused; `code` and `message` go to the client as an error event."""
+
+    code: ErrorCode = ErrorCode.INVALID_REQUEST
+    close_code: CloseCode = CloseCode.INVALID_PAYLOAD
+
+    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class AuthError(RequestError):
+    code = ErrorCode.AUTH
+    close_code = CloseCode.POLICY_VIOLATION
+
+
+class MalformedMessage(RequestError):
+    code = ErrorCode.INVALID_MESSAGE
+    close_code = CloseCode.INVALID_PAYLOAD
+
+
+class UnexpectedMessage(RequestError):
+    code = ErrorCode.UNEXPECTED_MESSAGE
+    close_code = CloseCode.UNSUPPORTED_DATA
+
+
+class MessageTooLarge(RequestError):
+    code = ErrorCode.MESSAGE_TOO_LARGE
+    close_code = CloseCode.MESSAGE_TOO_BIG
+
+
+class InvalidRequest(RequestError):
+    code = ErrorCode.INVALID_REQUEST
+    close_code = CloseCode.INVALID_PAYLOAD
+
+
+class SandboxError(ExecError):
+    """A stage could not be run by the worker (not a failure of the user's program)."""
+
+
+class ToolchainMissing(SandboxError):
+    def __init__(self, language: str) -> None:
+        super().__init__(f"the {language} toolchain is not installed on this worker")
+        self.language = language

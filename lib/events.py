@@ -1,0 +1,42 @@
+"""A job's two streams: events out (worker → gateway) and control in (gateway → worker).
+
+Both are read from id "0", so a reader that starts late still gets every entry from the first:
+events published before the gateway began reading, input sent before the program started.
+"""
+
+from __future__ import annotations
+
+from lib import streams
+from lib.keys import Keys
+from lib.protocol import Complete, Eof, Error, Input, Kill, Output, encode, parse_run_control
+from lib.protocol import parse_server_message as parse_event
+from lib.store import Redis
+
+ServerEvent = Output | Complete | Error
+Control = Input | Eof | Kill
+
+__all__ = ["EventLog", "parse_event"]
+
+
+class EventLog:
+    """The streams of one job, as seen from either side."""
+
+    def __init__(self, redis: Redis, keys: Keys, job_id: str, ttl_s: int) -> None:
+        self.redis = redis
+        self.events_key = keys.events(job_id)
+        self.input_key = keys.input(job_id)
+        self.ttl_s = ttl_s
+
+    async def publish(self, event: ServerEvent) -> str:
+        return await streams.append(self.redis, self.events_key, encode(event), self.ttl_s)
+
+    async def read_events(self, after: str, block_ms: int) -> list[tuple[str, ServerEvent]]:
+        entries = await streams.read(self.redis, self.events_key, after, block_ms)
+        return [(entry_id, parse_event(payload)) for entry_id, payload in entries]
+
+    async def send_control(self, control: Control) -> str:
+        return await streams.append(self.redis, self.input_key, encode(control), self.ttl_s)
+
+    async def read_controls(self, after: str, block_ms: int) -> list[tuple[str, Control]]:
+        entries = await streams.read(self.redis, self.input_key, after, block_ms)
+        return [(entry_id, parse_run_control(payload)) for entry_id, payload in entries]

@@ -1,0 +1,191 @@
+"""Every message on the WebSocket, parsed in one place (see docs/protocol.md).
+
+Pure: no I/O. Client messages are validated here; server messages are built here and also travel
+unchanged through the job's Redis event stream, so the worker and the gateway share one shape.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import IntEnum, StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
+
+
+class Status(StrEnum):
+    """The verdict in a `complete` message."""
+
+    OK = "ok"  # exited with code 0
+    RUNTIME_ERROR = "runtime_error"  # nonzero exit or killed by a signal
+    COMPILE_ERROR = "compile_error"  # the compiler refused the program
+    TIMEOUT = "timeout"  # wall-clock or CPU-time limit reached
+    MEMORY_LIMIT = "memory_limit"  # the memory limit was reached
+    OUTPUT_LIMIT = "output_limit"  # more output than the output limit
+    KILLED = "killed"  # stopped by the client's `kill`
+    INTERNAL_ERROR = "internal_error"  # our fault, not the program's
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes we use (RFC 6455 section 7.4.1)."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    UNSUPPORTED_DATA = 1003
+    INVALID_PAYLOAD = 1007
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
+    TRY_AGAIN_LATER = 1013
+
+
+class ErrorCode(StrEnum):
+    """The machine-readable `code` of an `error` message."""
+
+    AUTH = "auth"
+    INVALID_JSON = "invalid_json"
+    INVALID_MESSAGE = "invalid_message"
+    UNEXPECTED_MESSAGE = "unexpected_message"
+    MESSAGE_TOO_LARGE = "message_too_large"
+    EXECUTE_TIMEOUT = "execute_timeout"
+    INVALID_REQUEST = "invalid_request"
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
+    INVALID_FILENAME = "invalid_filename"
+    LIMIT_EXCEEDED = "limit_exceeded"
+    CODE_TOO_LARGE = "code_too_large"
+    INPUT_TOO_LARGE = "input_too_large"
+    LANGUAGE_UNAVAILABLE = "language_unavailable"
+    UNAVAILABLE = "unavailable"
+    INTERNAL_ERROR = "internal_error"
+
+
+class Stream(StrEnum):
+    STDOUT = "stdout"
+    STDERR = "stderr"
+    COMPILE = "compile"
+
+
+class _Message(BaseModel):
+    # Unknown fields are ignored so that clients written for a newer protocol keep working.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# --- client to server -------------------------------------------------------------------------
+
+
+class SourceFile(_Message):
+    name: str
+    content: str
+
+
+class RequestLimits(_Message):
+    time_s: float | None = Field(default=None, gt=0)
+    memory_mb: int | None = Field(default=None, gt=0)
+    output_kb: int | None = Field(default=None, gt=0)
+
+
+class Execute(_Message):
+    type: Literal["execute"]
+    job_id: str
+    job_token: str
+    language: str
+    code: str | None = None
+    filename: str | None = None
+    files: list[SourceFile] | None = None
+    args: list[str] = Field(default_factory=list)
+    stdin: str | None = None
+    limits: RequestLimits | None = None
+
+
+class Input(_Message):
+    type: Literal["input"]
+    data: str
+
+
+class Eof(_Message):
+    type: Literal["eof"]
+
+
+class Kill(_Message):
+    type: Literal["kill"]
+
+
+ClientMessage = Annotated[Execute | Input | Eof | Kill, Field(discriminator="type")]
+RunControl = Annotated[Input | Eof | Kill, Field(discriminator="type")]
+
+_client_adapter: TypeAdapter[Execute | Input | Eof | Kill] = TypeAdapter(ClientMessage)
+_control_adapter: TypeAdapter[Input | Eof | Kill] = TypeAdapter(RunControl)
+
+
+# --- server to client -------------------------------------------------------------------------
+
+
+class Output(_Message):
+    type: Literal["output"] = "output"
+    stream: Stream
+    data: str
+
+
+class Complete(_Message):
+    type: Literal["complete"] = "complete"
+    exit_code: int | None
+    execution_time: float
+    status: Status
+    signal: str | None = None
+    cpu_time: float = 0.0
+    memory_kb: int = 0
+    message: str | None = None  # present for internal_error and limits, for humans
+
+
+class Error(_Message):
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    message: str
+
+
+ServerMessage = Annotated[Output | Complete | Error, Field(discriminator="type")]
+_server_adapter: TypeAdapter[Output | Complete | Error] = TypeAdapter(ServerMessage)
+
+
+def parse_client_message(raw: str | bytes) -> Execute | Input | Eof | Kill:
+    """Parse one client frame; raises MalformedMessage (or subclasses) with a readable reason."""
+    from lib.errors import MalformedMessage
+
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedMessage("message is not valid JSON", code=ErrorCode.INVALID_JSON) from exc
+    if not isinstance(data, dict):
+        raise MalformedMessage("message must be a JSON object")
+    try:
+        return _client_adapter.validate_python(data)
+    except ValidationError as exc:
+        raise MalformedMessage(describe_validation_error(exc)) from exc
+
+
+def parse_run_control(raw: str | bytes) -> Input | Eof | Kill:
+    """Parse an entry of a job's input stream (written by the gateway, read by the worker)."""
+    return _control_adapter.validate_json(raw)
+
+
+def parse_server_message(raw: str | bytes) -> Output | Complete | Error:
+    return _server_adapter.validate_json(raw)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """A short, human explanation of the first few schema errors (no input values echoed)."""
+    parts = []
+    for err in exc.errors()[:3]:
+        where = ".".join(str(p) for p in err["loc"]) or "message"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def encode(message: _Message) -> str:
+    return message.model_dump_json(exclude_none=False)
+
+
+def is_terminal(message: Output | Complete | Error) -> bool:
+    return isinstance(message, Complete | Error)

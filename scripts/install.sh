@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a Debian 12 host, run as root (make install calls it):
+#   system packages, the sandbox users, the project's virtualenv, the worker's native helpers.
+# Options: --users N (sandbox users to create, default $SANDBOX_USERS or 32), --no-apt, --no-venv.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+USERS="${SANDBOX_USERS:-32}"
+PREFIX="${SANDBOX_USER_PREFIX:-cexec-sb}"
+APT=1
+VENV=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --users) USERS="$2"; shift 2 ;;
+    --no-apt) APT=0; shift ;;
+    --no-venv) VENV=0; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh must run as root (or: sudo make install)" >&2
+  exit 1
+fi
+
+PACKAGES=(firejail redis-server rustc-web gcc g++ libc6-dev make python3 python3-venv python3-dev procps util-linux)
+need_node() { ! command -v node >/dev/null 2>&1 || [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]; }
+
+if [ "$APT" = 1 ]; then
+  missing=()
+  for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+  if need_node; then missing+=(nodejs); fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  # Debian's redis-server package starts a system instance; we run our own, so leave it alone.
+  if need_node; then
+    echo "warning: node $(node --version 2>/dev/null || echo missing) found; Node 20 is expected" >&2
+  fi
+fi
+
+# Sandbox users: one per concurrency slot, no password, no groups, bash as the shell because
+# Firejail 0.9.72 starts the program through the user's shell and bash execs a single command.
+for i in $(seq 0 $((USERS - 1))); do
+  name="$PREFIX$i"
+  if ! id "$name" >/dev/null 2>&1; then
+    useradd --create-home --home-dir "/home/$name" --shell /bin/bash --user-group \
+      --comment "cexec sandbox slot $i" "$name"
+    passwd --lock "$name" >/dev/null
+  fi
+done
+echo "sandbox users: ${PREFIX}0..${PREFIX}$((USERS - 1))"
+
+if [ "$VENV" = 1 ]; then
+  PY="${PYTHON:-python3}"
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e '.[dev]'
+fi
+
+# Keep secrets away from the sandbox users, who can read world-readable files.
+[ -f .env ] && chmod 600 .env
+echo "install: done"

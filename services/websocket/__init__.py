@@ -1,0 +1,1 @@
+"""The gateway: REST job creation and the WebSocket that runs a job and relays its events."""

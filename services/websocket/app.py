@@ -1,0 +1,42 @@
+"""create_app(settings): the gateway's routes and the lifespan that owns its Redis pool."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from lib.apikeys import ApiKeys
+from lib.config import Settings
+from lib.store import connect
+from services.websocket import http
+from services.websocket.session import Session
+
+
+def create_app(settings: Settings) -> Starlette:
+    settings.require_gateway_secrets()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.api_keys = ApiKeys(settings.api_key_list)
+        app.state.redis = connect(settings.redis_url)
+        try:
+            yield
+        finally:
+            await app.state.redis.aclose()
+
+    async def execute(ws: WebSocket) -> None:
+        await Session(ws, settings, ws.app.state.redis).run()
+
+    return Starlette(
+        routes=[
+            Route("/api/jobs/create", http.create_job, methods=["POST"]),
+            Route("/health", http.health, methods=["GET"]),
+            WebSocketRoute("/ws/execute", execute),
+        ],
+        lifespan=lifespan,
+    )

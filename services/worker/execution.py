@@ -1,0 +1,171 @@
+"""One job from claim to `complete`: workspace → compile stage → run stage → verdict.
+
+Every path ends with exactly one terminal event (`complete` or, for a job that cannot start,
+`error`), published to the job's event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from lib.config import Settings
+from lib.errors import SandboxError, ServiceUnavailable, ToolchainMissing
+from lib.events import EventLog
+from lib.jobs import JobSpec
+from lib.languages import expand
+from lib.protocol import Complete, Eof, Error, ErrorCode, Input, Kill, Output, Status, Stream
+from services.worker import sandbox, verdict, workspace
+from services.worker.cgroups import Cgroups
+from services.worker.sandbox import Natives, Slot, StageLimits
+from services.worker.stage import InputFeed, Stage, StageResult
+from services.worker.toolchains import Toolchain
+
+log = logging.getLogger(__name__)
+
+CONTROL_BLOCK_MS = 5000
+COMPILE_TASKS = 128
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What every job on this worker shares."""
+
+    settings: Settings
+    firejail: str  # absolute path
+    natives: Natives
+    toolchains: dict[str, Toolchain]
+    cgroups: Cgroups | None
+
+
+class Execution:
+    def __init__(self, runtime: Runtime, slot: Slot, spec: JobSpec, log_: EventLog) -> None:
+        self.rt = runtime
+        self.slot = slot
+        self.spec = spec
+        self.events = log_
+        self.feed = InputFeed()
+        self.job_dir: Path | None = None
+
+    async def run(self) -> None:
+        """Run the job and publish its terminal event; never raises for the program's faults."""
+        reader = asyncio.create_task(self._read_controls())
+        try:
+            final = await self._stages()
+        except ToolchainMissing as exc:
+            final = Error(code=ErrorCode.LANGUAGE_UNAVAILABLE, message=str(exc))
+        except SandboxError as exc:
+            log.error("job %s: sandbox failure: %s", self.spec.job_id, exc)
+            final = verdict.complete(
+                Status.INTERNAL_ERROR, None, "the sandbox failed to run the job"
+            )
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ServiceUnavailable):
+                await reader
+            if self.job_dir is not None:
+                workspace.remove(self.job_dir)
+        await self.events.publish(final)
+
+    async def _stages(self) -> Complete | Error:
+        toolchain = self.rt.toolchains.get(self.spec.language)
+        if toolchain is None:
+            raise ToolchainMissing(self.spec.language)
+        self.job_dir = workspace.create(self.slot, self.spec.job_id, self.spec.files)
+        if toolchain.language.compiled:
+            compiled = await self._stage("compile", self._compile_argv(toolchain), compiling=True)
+            failure = verdict.compile_failure(compiled, self.rt.settings.compilation_timeout)
+            if failure is not None:
+                return verdict.complete(failure[0], None, failure[1])
+        result = await self._stage("run", self._run_argv(toolchain), compiling=False)
+        status, reason = verdict.run_status(result)
+        return verdict.complete(status, result, reason)
+
+    def _compile_argv(self, toolchain: Toolchain) -> list[str]:
+        lang = toolchain.language
+        assert lang.compile is not None
+        sources = [f.name for f in self.spec.files if f.name.endswith(lang.source_suffixes)]
+        stdio = self.rt.natives.stdio if lang.line_buffered_stdio else None
+        return expand(
+            lang.compile, tool=toolchain.path, main=self.spec.main, sources=sources, stdio=stdio
+        )
+
+    def _run_argv(self, toolchain: Toolchain) -> list[str]:
+        lang = toolchain.language
+        argv = expand(lang.run, tool=toolchain.path, main=self.spec.main, sources=[])
+        return argv + self.spec.args
+
+    def _limits(self, compiling: bool) -> StageLimits:
+        s, lim = self.rt.settings, self.spec.limits
+        wall = s.compilation_timeout if compiling else lim.time_s
+        return StageLimits(
+            wall_s=wall,
+            cpu_s=wall,
+            memory_mb=s.compile_memory_mb if compiling else lim.memory_mb,
+            processes=COMPILE_TASKS if compiling else s.max_processes,
+            open_files=s.max_open_files,
+            file_size_mb=s.max_file_size_mb,
+            address_space=self.rt.cgroups is None,
+        )
+
+    async def _stage(self, name: str, program: list[str], compiling: bool) -> StageResult:
+        limits = self._limits(compiling)
+        cg = self._cgroup(name, limits)
+        status_read, status_write = os.pipe()
+        os.set_blocking(status_read, False)
+        assert self.job_dir is not None
+        argv = sandbox.stage_argv(
+            natives=self.rt.natives,
+            firejail=self.rt.firejail,
+            slot=self.slot,
+            cgroup_procs=cg.procs_files if cg else [],
+            job_dir=self.job_dir,
+            status_fd=status_write,
+            limits=limits,
+            program=program,
+        )
+        stage = Stage(
+            argv=argv,
+            env=sandbox.launcher_env(),
+            cwd=str(self.job_dir),
+            status_fd=status_write,
+            status_read=status_read,
+            wall_s=limits.wall_s,
+            output_bytes=self.spec.limits.output_kb * 1024,
+            cgroup=cg,
+            streams=(Stream.COMPILE.value,) * 2 if compiling else ("stdout", "stderr"),
+        )
+        try:
+            return await stage.run(self._emit, None if compiling else self.feed, self.feed.kill)
+        finally:
+            if cg is not None:
+                cg.remove()
+
+    def _cgroup(self, name: str, limits: StageLimits):  # type: ignore[no-untyped-def]
+        if self.rt.cgroups is None:
+            return None
+        tasks = limits.processes + sandbox.FIREJAIL_OVERHEAD_TASKS
+        try:
+            return self.rt.cgroups.create(self.slot.user, name, limits.memory_mb, tasks)
+        except OSError as exc:
+            raise SandboxError(f"cannot create the {name} cgroup: {exc}") from exc
+
+    async def _emit(self, stream: str, text: str) -> None:
+        await self.events.publish(Output(stream=Stream(stream), data=text))
+
+    async def _read_controls(self) -> None:
+        """Input, eof and kill from the client, in order, from the first one ever sent."""
+        after = "0"
+        while True:
+            for entry_id, control in await self.events.read_controls(after, CONTROL_BLOCK_MS):
+                after = entry_id
+                if isinstance(control, Input):
+                    self.feed.queue.put_nowait(control.data.encode("utf-8", "replace"))
+                elif isinstance(control, Eof):
+                    self.feed.queue.put_nowait(None)
+                elif isinstance(control, Kill):
+                    self.feed.kill.set()

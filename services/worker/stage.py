@@ -1,0 +1,237 @@
+"""Runs one sandboxed stage (compile or run) and watches it: output, input, limits, kill.
+
+The stage's stdout and stderr are read as they come, decoded incrementally (a UTF-8 character split
+across two reads arrives whole) and handed to `emit`; stdin is fed from the job's input feed. The
+stage ends when the program exits, when the wall clock runs out, when the output budget is spent,
+or when the client asks for a kill; in every case everything in the stage's cgroup is killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from lib.errors import SandboxError
+from services.worker.cgroups import StageCgroup
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 65536
+DRAIN_AFTER_EXIT_S = 2.0
+
+Emit = Callable[[str, str], Awaitable[None]]
+
+
+class Stop(StrEnum):
+    """Why the worker stopped a stage before it ended by itself."""
+
+    TIMEOUT = "timeout"
+    OUTPUT = "output"
+    KILLED = "killed"
+
+
+@dataclass
+class InputFeed:
+    """The job's input, in order, as it arrives from the client; EOF is `None`."""
+
+    queue: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
+    kill: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True)
+class ReaperStatus:
+    exit_code: int | None
+    signal: int | None
+    wall_s: float
+    cpu_s: float
+    max_rss_kb: int
+
+
+@dataclass(frozen=True)
+class StageResult:
+    stopped: Stop | None
+    started: bool  # the sandbox came up and the reaper ran
+    reaper: ReaperStatus | None  # None when the reaper could not report (killed or never ran)
+    returncode: int | None  # of the launcher process
+    wall_s: float
+    cpu_s: float | None
+    peak_kb: int | None
+    oom_kills: int
+
+
+STARTED = b"started"
+
+
+def parse_reaper_report(raw: bytes) -> tuple[bool, ReaperStatus | None]:
+    """Whether the sandbox started, and the reaper's final status line (None if absent)."""
+    lines = raw.split(b"\n")
+    if not lines or lines[0] != STARTED:
+        return False, None
+    return True, parse_status_line(lines[1] if len(lines) > 1 else b"")
+
+
+def parse_status_line(line: bytes) -> ReaperStatus | None:
+    parts = line.split()
+    if len(parts) != 5 or not all(p.lstrip(b"-").isdigit() for p in parts):
+        return None
+    code, sig, wall_us, cpu_us, rss = (int(p) for p in parts)
+    return ReaperStatus(
+        exit_code=code if code >= 0 else None,
+        signal=sig or None,
+        wall_s=wall_us / 1e6,
+        cpu_s=cpu_us / 1e6,
+        max_rss_kb=rss,
+    )
+
+
+class OutputBudget:
+    def __init__(self, limit_bytes: int) -> None:
+        self.left = limit_bytes
+        self.exceeded = asyncio.Event()
+
+    def take(self, size: int) -> int:
+        allowed = min(size, self.left)
+        self.left -= allowed
+        if allowed < size:
+            self.exceeded.set()
+        return allowed
+
+
+async def _pump(
+    reader: asyncio.StreamReader, stream: str, emit: Emit, budget: OutputBudget
+) -> None:
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while chunk := await reader.read(READ_SIZE):
+        allowed = budget.take(len(chunk))
+        text = decoder.decode(chunk[:allowed])
+        if text:
+            await emit(stream, text)
+        if allowed < len(chunk):
+            break
+    if tail := decoder.decode(b"", final=True):
+        await emit(stream, tail)
+
+
+async def _feed(writer: asyncio.StreamWriter, feed: InputFeed) -> None:
+    try:
+        while (data := await feed.queue.get()) is not None:
+            writer.write(data)
+            await writer.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the program closed its stdin or exited; later input has nowhere to go
+    finally:
+        writer.close()
+
+
+async def _first(*aws: Awaitable[object], deadline_s: float) -> Stop | None:
+    """Wait for the first awaitable; their index maps to a Stop reason, None means the process."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        done, _ = await asyncio.wait(tasks, timeout=deadline_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+    if not done:
+        return Stop.TIMEOUT
+    first = tasks.index(next(iter(done)))
+    return (None, Stop.KILLED, Stop.OUTPUT)[first]
+
+
+@dataclass
+class Stage:
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    status_fd: int  # the write end, passed to the reaper
+    status_read: int
+    wall_s: float
+    output_bytes: int
+    cgroup: StageCgroup | None
+    streams: tuple[str, str] = ("stdout", "stderr")
+
+    async def run(self, emit: Emit, feed: InputFeed | None, kill: asyncio.Event) -> StageResult:
+        started = time.monotonic()
+        proc = await self._spawn(feed is not None)
+        budget = OutputBudget(self.output_bytes)
+        assert proc.stdout and proc.stderr
+        async with asyncio.TaskGroup() as tg:
+            pumps = [
+                tg.create_task(_pump(proc.stdout, self.streams[0], emit, budget)),
+                tg.create_task(_pump(proc.stderr, self.streams[1], emit, budget)),
+            ]
+            feeder = tg.create_task(_feed(proc.stdin, feed)) if feed and proc.stdin else None
+            stopped = await _first(
+                proc.wait(), kill.wait(), budget.exceeded.wait(), deadline_s=self.wall_s
+            )
+            if stopped is not None:
+                self._kill(proc)
+            await proc.wait()
+            wall = time.monotonic() - started
+            if feeder:
+                feeder.cancel()
+            await self._drain(pumps)
+        return self._result(stopped, proc.returncode, wall)
+
+    async def _spawn(self, with_stdin: bool) -> asyncio.subprocess.Process:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.argv,
+                stdin=asyncio.subprocess.PIPE if with_stdin else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self.env,
+                cwd=self.cwd,
+                pass_fds=(self.status_fd,),
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise SandboxError(f"cannot start the sandbox: {exc}") from exc
+        finally:
+            os.close(self.status_fd)
+        return proc
+
+    def _kill(self, proc: asyncio.subprocess.Process) -> None:
+        if self.cgroup is not None:
+            self.cgroup.kill()
+        with contextlib.suppress(ProcessLookupError):
+            # Firejail's sandbox init dies with its parent (PR_SET_PDEATHSIG), and with it the
+            # whole PID namespace, so this reaches every process even without a cgroup.
+            os.killpg(proc.pid, 9)
+
+    async def _drain(self, pumps: list[asyncio.Task[None]]) -> None:
+        """Output written just before exit is still in the pipes: read it, but not forever."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN_AFTER_EXIT_S):
+                await asyncio.gather(*pumps, return_exceptions=True)
+        for p in pumps:
+            p.cancel()
+
+    def _result(self, stopped: Stop | None, returncode: int | None, wall: float) -> StageResult:
+        try:
+            raw = os.read(self.status_read, 4096)
+        except BlockingIOError:
+            raw = b""
+        finally:
+            os.close(self.status_read)
+        cg = self.cgroup
+        cpu_us = cg.cpu_us() if cg else None
+        started, status = parse_reaper_report(raw)
+        if not started and stopped is not Stop.KILLED:
+            raise SandboxError(f"the sandbox did not start (launcher exit {returncode})")
+        return StageResult(
+            stopped=stopped,
+            started=started,
+            reaper=status,
+            returncode=returncode,
+            wall_s=wall,
+            cpu_s=cpu_us / 1e6 if cpu_us is not None else None,
+            peak_kb=cg.peak_kb() if cg else None,
+            oom_kills=cg.oom_kills() if cg else 0,
+        )

@@ -1,0 +1,133 @@
+"""The worker process: start-up checks, the claim loop over its slots, heartbeats, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import socket
+import time
+import uuid
+
+from lib import queue
+from lib.config import Settings
+from lib.errors import ConfigError, ServiceUnavailable
+from lib.events import EventLog
+from lib.jobs import JobSpec
+from lib.keys import Keys
+from lib.store import Redis
+from services.worker import cgroups, natives, slots, toolchains, workspace
+from services.worker.execution import Execution, Runtime
+from services.worker.sandbox import SANDBOX_PATH, Slot
+
+log = logging.getLogger(__name__)
+
+CLAIM_BLOCK_MS = 2000
+HEARTBEAT_S = 5
+HEARTBEAT_TTL_S = 15
+RETRY_DELAY_S = 1.0
+
+
+def prepare_runtime(settings: Settings) -> tuple[Runtime, list[Slot], list[int]]:
+    """Everything a worker checks and builds before it claims its first job; fails fast."""
+    if os.geteuid() != 0:
+        raise ConfigError("the worker must run as root: it starts each sandbox as a slot user")
+    slot_list, locks = slots.acquire(
+        settings.sandbox_user_prefix, settings.worker_concurrency, os.geteuid()
+    )
+    cg = cgroups.detect(settings.cgroup_name)
+    log.info("cgroups: %s", cg.version if cg else "unavailable (RLIMIT_AS fallback)")
+    for slot in slot_list:
+        workspace.prepare_slot(slot)
+        if cg is not None:
+            cg.clean_slot(slot.user)
+    firejail = shutil.which(settings.firejail, path=SANDBOX_PATH)
+    if firejail is None:
+        raise ConfigError(f"{settings.firejail} not found: apt-get install firejail (make install)")
+    runtime = Runtime(
+        settings, firejail, natives.ensure_natives(settings.native_dir), toolchains.detect(), cg
+    )
+    return runtime, slot_list, locks
+
+
+class Worker:
+    def __init__(self, settings: Settings, redis: Redis, runtime: Runtime, slot_list: list[Slot]):
+        self.settings = settings
+        self.redis = redis
+        self.runtime = runtime
+        self.keys = Keys(settings.key_prefix)
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.free: asyncio.Queue[Slot] = asyncio.Queue()
+        for slot in slot_list:
+            self.free.put_nowait(slot)
+        self.stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        log.info(
+            "worker %s ready: %d slots, languages %s",
+            self.id,
+            self.free.qsize(),
+            ", ".join(sorted(self.runtime.toolchains)),
+        )
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._heartbeat())
+            await self._claim_loop(tg)
+            self.stopping.set()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def _claim_loop(self, tg: asyncio.TaskGroup) -> None:
+        while not self.stopping.is_set():
+            slot = await self.free.get()
+            try:
+                await queue.ensure_group(self.redis, self.keys)
+                claimed = await queue.claim(self.redis, self.keys, self.id, CLAIM_BLOCK_MS)
+            except ServiceUnavailable as exc:
+                self.free.put_nowait(slot)
+                log.warning("redis unavailable (%s); retrying", exc)
+                await asyncio.sleep(RETRY_DELAY_S)
+                continue
+            if claimed is None:
+                self.free.put_nowait(slot)
+                continue
+            entry_id, spec = claimed
+            tg.create_task(self._run_job(slot, entry_id, spec))
+
+    async def _run_job(self, slot: Slot, entry_id: str, spec: JobSpec) -> None:
+        events = EventLog(self.redis, self.keys, spec.job_id, self.settings.event_ttl_s)
+        started = time.monotonic()
+        log.info(
+            "job %s: %s on %s, queued %.3fs",
+            spec.job_id,
+            spec.language,
+            slot.user,
+            time.time() - spec.enqueued_at,
+        )
+        try:
+            await Execution(self.runtime, slot, spec, events).run()
+            await queue.ack(self.redis, self.keys, entry_id)
+        except Exception:  # a task's top: log with the job id, never lose the slot
+            log.exception("job %s: failed", spec.job_id)
+        finally:
+            self.free.put_nowait(slot)
+            log.info("job %s: done in %.3fs", spec.job_id, time.monotonic() - started)
+
+    async def _heartbeat(self) -> None:
+        info = json.dumps(
+            {
+                "id": self.id,
+                "languages": {k: t.version for k, t in self.runtime.toolchains.items()},
+                "slots": self.free.qsize(),
+            }
+        )
+        while not self.stopping.is_set():
+            try:
+                await self.redis.set(self.keys.worker(self.id), info, ex=HEARTBEAT_TTL_S)
+            except Exception as exc:  # noqa: BLE001 - heartbeat must outlive Redis outages
+                log.warning("heartbeat failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), HEARTBEAT_S)

@@ -1,0 +1,72 @@
+"""Job directories: made fresh for each job, written before any user code runs, removed after.
+
+The job directory belongs to the slot user, who may plant symlinks or hard links in it. The worker
+therefore never follows a link there: files are created with O_EXCL|O_NOFOLLOW relative to a
+directory fd, nothing is written or chowned after user code ran, and removal uses shutil.rmtree's
+fd-based walk, which does not follow symlinks (shutil.rmtree.avoids_symlink_attacks).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+from lib.protocol import SourceFile
+from services.worker.sandbox import Slot
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def prepare_slot(slot: Slot) -> None:
+    """The slot's home belongs to its user; `jobs/` inside it to root, so the user cannot plant
+    anything there between jobs. Leftovers of a previous worker are removed."""
+    slot.home.mkdir(mode=0o755, exist_ok=True)
+    os.chown(slot.home, slot.uid, slot.gid)
+    remove(slot.jobs_dir)
+    slot.jobs_dir.mkdir(mode=0o755)
+    os.chown(slot.jobs_dir, 0, 0)
+
+
+def create(slot: Slot, job_id: str, files: list[SourceFile]) -> Path:
+    path = slot.job_dir(job_id)
+    remove(path)
+    os.mkdir(path, DIR_MODE)
+    dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        for f in files:
+            _write_new(dir_fd, f.name, f.content.encode("utf-8"), slot)
+        os.fchown(dir_fd, slot.uid, slot.gid)
+    finally:
+        os.close(dir_fd)
+    return path
+
+
+def _write_new(dir_fd: int, name: str, data: bytes, slot: Slot) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(name, flags, FILE_MODE, dir_fd=dir_fd)
+    try:
+        _write_all(fd, data)
+        os.fchown(fd, slot.uid, slot.gid)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def remove(path: Path) -> None:
+    """Delete a directory tree without following any link in it; a missing path is fine."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(mode):
+        os.unlink(path)
+        return
+    shutil.rmtree(path)
