@@ -117,6 +117,10 @@ async def _pump(
             break
     if tail := decoder.decode(b"", final=True):
         await emit(stream, tail)
+    # Over budget: the stage is being killed. Keep reading to EOF and throw it away, because
+    # asyncio reports the process as exited only once its pipes are closed and drained.
+    while await reader.read(READ_SIZE):
+        pass
 
 
 async def _feed(writer: asyncio.StreamWriter, feed: InputFeed) -> None:

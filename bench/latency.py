@@ -1,0 +1,558 @@
+"""End-to-end latency of a Python hello world through the service, against its floor.
+
+    sudo .venv/bin/python bench/latency.py                       # starts its own stack
+    sudo .venv/bin/python bench/latency.py --runs 100 --json
+    sudo .venv/bin/python bench/latency.py --url http://127.0.0.1:8011 --api-key KEY
+
+service: from just before POST /api/jobs/create to the receipt of `complete` on /ws/execute.
+floor:   the very command line the worker runs for that job (cexec-enter → firejail → cexec-reaper
+         → python3), in its cgroup, started directly: from spawn to exit, stdout read.
+bare:    firejail with the same options, as the slot user, running python3 -c alone.
+
+Target: median service <= 1.5 x median floor + 10 ms. Exit status: 0 when every run succeeded
+(whether or not the target holds), 1 when some run failed, 2 when the benchmark could not start.
+Must run as root: the floor needs a sandbox user and cgroups, like the worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+import websockets
+
+from lib.config import Settings, load_settings
+from lib.errors import ExecError
+from lib.languages import LANGUAGES, expand
+from lib.protocol import SourceFile
+from services.worker import cgroups, natives, sandbox, slots, toolchains, workspace
+from services.worker.stage import parse_reaper_report
+
+REPO = Path(__file__).resolve().parent.parent
+HELLO = 'print("hello")'
+EXPECTED = "hello\n"
+WARMUP_RUNS = 3
+RUN_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+POLL_S = 0.1
+LOG_TAIL_CHARS = 2000
+SLACK_FACTOR = 1.5
+SLACK_S = 0.010
+
+
+class BenchError(Exception):
+    """The benchmark cannot run; the message says why."""
+
+
+# -- the stack ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    """redis-server, the gateway and one worker, configured as in production but on free ports."""
+
+    api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    prefix: str = field(default_factory=lambda: f"bench-{secrets.token_hex(4)}")
+    redis_port: int = field(default_factory=free_port)
+    port: int = field(default_factory=free_port)
+    logs: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cexec-bench-")))
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    def start(self) -> None:
+        # A real server, as in production; nothing written to disk: the data is throwaway.
+        redis_argv = ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1"]
+        self._spawn("redis", [*redis_argv, "--save", "", "--appendonly", "no"])
+        self._spawn("gateway", [sys.executable, "-m", "services.websocket"])
+        self._spawn("worker", [sys.executable, "-m", "services.worker"])
+        self._wait_ready()
+
+    def stop(self) -> None:
+        """Worker first, so no job is claimed from a Redis that is going away."""
+        for name in ("worker", "gateway", "redis"):
+            proc = self.procs.pop(name, None)
+            if proc is not None:
+                _terminate(proc)
+        shutil.rmtree(self.logs, ignore_errors=True)
+
+    def _env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "REDIS_URL": self.redis_url,
+            "JWT_SECRET": secrets.token_urlsafe(36),  # 48 characters
+            "API_KEYS": self.api_key,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "WORKER_CONCURRENCY": "1",
+            "KEY_PREFIX": self.prefix,
+        }
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        with open(self.logs / f"{name}.log", "wb") as log:
+            # A session of their own: Ctrl-C reaches only us, and we stop them in order.
+            self.procs[name] = subprocess.Popen(
+                argv,
+                cwd=REPO,
+                env=self._env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def _wait_ready(self) -> None:
+        """Until /health answers and the worker's heartbeat is in Redis, i.e. it can take jobs."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            while not (self._healthy() and self._worker_seen(client)):
+                self._check_alive()
+                if time.monotonic() > deadline:
+                    raise BenchError(f"the stack was not ready after {READY_TIMEOUT_S:.0f}s")
+                time.sleep(POLL_S)
+        finally:
+            client.close()
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _worker_seen(self, client: redis.Redis) -> bool:
+        try:
+            return next(client.scan_iter(match=f"{self.prefix}:worker:*"), None) is not None
+        except redis.RedisError:
+            return False
+
+    def _check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                tail = (self.logs / f"{name}.log").read_text(errors="replace")[-LOG_TAIL_CHARS:]
+                raise BenchError(f"{name} exited with {proc.returncode}:\n{tail}")
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# -- one run through the service -----------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    seconds: float | None  # None: the run failed
+    detail: str = ""
+
+
+async def service_run(http: httpx.AsyncClient, ws_url: str, api_key: str) -> Sample:
+    try:
+        async with asyncio.timeout(RUN_TIMEOUT_S):
+            return await _service_run(http, ws_url, api_key)
+    except (TimeoutError, OSError, httpx.HTTPError, websockets.WebSocketException) as exc:
+        return Sample(None, f"{type(exc).__name__}: {exc}")
+
+
+async def _service_run(http: httpx.AsyncClient, ws_url: str, api_key: str) -> Sample:
+    started = time.perf_counter()
+    created = await http.post("/api/jobs/create", headers={"X-API-Key": api_key})
+    job = created.raise_for_status().json()
+    execute = {"type": "execute", "language": "python", "code": HELLO}
+    execute |= {"job_id": job["job_id"], "job_token": job["job_token"]}
+    stdout = []
+    async with websockets.connect(ws_url) as ws:
+        await ws.send(json.dumps(execute))
+        async for raw in ws:
+            msg = json.loads(raw)
+            if msg["type"] == "output" and msg["stream"] == "stdout":
+                stdout.append(msg["data"])
+            elif msg["type"] != "output":
+                elapsed = time.perf_counter() - started  # the socket's close is not counted
+                return _judge(elapsed, msg, "".join(stdout))
+    return Sample(None, "the connection closed before `complete`")
+
+
+def _judge(elapsed: float, final: dict[str, Any], stdout: str) -> Sample:
+    if final["type"] != "complete" or final.get("status") != "ok":
+        return Sample(None, json.dumps(final))
+    if stdout != EXPECTED:
+        return Sample(None, f"stdout {stdout!r}")
+    return Sample(elapsed)
+
+
+# -- the floor: the worker's command, without the service ------------------------------------------
+
+
+@dataclass
+class Floor:
+    """One sandbox slot of our own, and what the worker would build for a Python job."""
+
+    settings: Settings
+    slot: sandbox.Slot
+    locks: list[int]
+    natives: sandbox.Natives
+    firejail: str
+    python: str
+    cgroups: cgroups.V1 | cgroups.V2 | None
+
+    @classmethod
+    def prepare(cls, settings: Settings) -> Floor:
+        # Taken after the stack is up: the worker then starts exactly as it would alone, and on a
+        # cgroup v2 host it has already set up the tree that detect() below joins.
+        firejail = shutil.which(settings.firejail, path=sandbox.SANDBOX_PATH)
+        python = toolchains.find_tool(LANGUAGES["python"].tool)
+        if firejail is None or python is None:
+            raise BenchError("firejail and python3 must be installed for the sandbox users")
+        slot_list, locks = slots.acquire(settings.sandbox_user_prefix, 1, os.geteuid())
+        floor = cls(
+            settings,
+            slot_list[0],
+            locks,
+            natives.ensure_natives(settings.native_dir),
+            firejail,
+            python,
+            cgroups.detect(settings.cgroup_name),
+        )
+        workspace.prepare_slot(floor.slot)
+        if floor.cgroups is not None:
+            floor.cgroups.clean_slot(floor.slot.user)
+        return floor
+
+    def close(self) -> None:
+        for fd in self.locks:
+            os.close(fd)
+
+    @property
+    def limits(self) -> sandbox.StageLimits:
+        """As the worker's run stage of a job that asks for no limits of its own."""
+        s = self.settings
+        return sandbox.StageLimits(
+            wall_s=s.execution_timeout,
+            cpu_s=s.execution_timeout,
+            memory_mb=s.max_memory_mb,
+            processes=s.max_processes,
+            open_files=s.max_open_files,
+            file_size_mb=s.max_file_size_mb,
+            address_space=self.cgroups is None,
+        )
+
+    def full_run(self) -> Sample:
+        job_dir = self._job_dir()
+        cg = self._cgroup()
+        status_read, status_write = os.pipe()
+        try:
+            argv = sandbox.stage_argv(
+                natives=self.natives,
+                firejail=self.firejail,
+                slot=self.slot,
+                cgroup_procs=cg.procs_files if cg else [],
+                job_dir=job_dir,
+                status_fd=status_write,
+                limits=self.limits,
+                program=self._program(),
+            )
+            sample = _timed(argv, job_dir, status_write)
+            os.close(status_write)
+            status_write = -1
+            return sample if sample.seconds is None else _check_reaper(sample, status_read)
+        finally:
+            for fd in (status_read, status_write):
+                if fd >= 0:
+                    os.close(fd)
+            if cg is not None:
+                cg.remove()
+            workspace.remove(job_dir)
+
+    def bare_run(self) -> Sample:
+        job_dir = self._job_dir()
+        status_read, status_write = os.pipe()  # only so that --keep-fd names a real descriptor
+        try:
+            options = sandbox.firejail_options(job_dir, status_write, self.limits)
+            identity = [f"--reuid={self.slot.uid}", f"--regid={self.slot.gid}", "--clear-groups"]
+            argv = ["setpriv", *identity, self.firejail, *options, "--", self.python, "-c", HELLO]
+            return _timed(argv, job_dir, status_write)
+        finally:
+            os.close(status_read)
+            os.close(status_write)
+            workspace.remove(job_dir)
+
+    def _job_dir(self) -> Path:
+        files = [SourceFile(name=LANGUAGES["python"].default_file, content=HELLO)]
+        return workspace.create(self.slot, uuid.uuid4().hex, files)
+
+    def _cgroup(self) -> cgroups.StageCgroup | None:
+        if self.cgroups is None:
+            return None
+        tasks = self.limits.processes + sandbox.FIREJAIL_OVERHEAD_TASKS
+        return self.cgroups.create(self.slot.user, "run", self.limits.memory_mb, tasks)
+
+    def _program(self) -> list[str]:
+        lang = LANGUAGES["python"]
+        return expand(lang.run, tool=self.python, main=lang.default_file, sources=[])
+
+
+def _timed(argv: list[str], job_dir: Path, status_fd: int) -> Sample:
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            env=sandbox.launcher_env(),
+            cwd=job_dir,
+            pass_fds=(status_fd,),
+            start_new_session=True,
+            timeout=RUN_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return Sample(None, f"no exit after {RUN_TIMEOUT_S:.0f}s")
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0 or done.stdout != EXPECTED.encode():
+        return Sample(None, f"exit {done.returncode}, stdout {done.stdout!r}, {done.stderr!r}")
+    return Sample(elapsed)
+
+
+def _check_reaper(sample: Sample, status_read: int) -> Sample:
+    os.set_blocking(status_read, False)
+    try:
+        raw = os.read(status_read, 4096)
+    except BlockingIOError:
+        raw = b""
+    started, status = parse_reaper_report(raw)
+    if not started or status is None or status.exit_code != 0:
+        return Sample(None, f"reaper reported {raw!r}")
+    return sample
+
+
+# -- measuring and reporting ---------------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    name: str
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> list[float]:
+        return [s.seconds for s in self.samples if s.seconds is not None]
+
+    @property
+    def failures(self) -> list[str]:
+        return [s.detail for s in self.samples if s.seconds is None]
+
+    def add(self, sample: Sample, counted: bool) -> None:
+        if counted:
+            self.samples.append(sample)
+
+    def median(self) -> float | None:
+        return statistics.median(self.seconds) if self.seconds else None
+
+    def p90(self) -> float | None:
+        xs = self.seconds
+        if len(xs) < 2:
+            return xs[0] if xs else None
+        return statistics.quantiles(xs, n=10, method="inclusive")[-1]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "median_ms": _ms(self.median()),
+            "p90_ms": _ms(self.p90()),
+            "runs": len(self.samples),
+            "failures": len(self.failures),
+        }
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+async def measure(
+    url: str, api_key: str, floor: Floor, runs: int, bare: bool
+) -> tuple[Series, Series, Series | None]:
+    """Service, floor and bare runs interleaved, so that a slow phase of the machine (another
+    process, frequency scaling) weighs on all of them alike rather than on one series.
+
+    The floor runs block the event loop on purpose: nothing else is in flight meanwhile."""
+    service, full = Series("service"), Series("floor")
+    bare_series = Series("bare firejail") if bare else None
+    ws_url = url.replace("http", "ws", 1) + "/ws/execute"
+    async with httpx.AsyncClient(base_url=url, timeout=RUN_TIMEOUT_S) as http:
+        for i in range(WARMUP_RUNS + runs):
+            counted = i >= WARMUP_RUNS
+            service.add(await service_run(http, ws_url, api_key), counted)
+            full.add(floor.full_run(), counted)
+            if bare_series is not None:
+                bare_series.add(floor.bare_run(), counted)
+    return service, full, bare_series
+
+
+def machine_info() -> dict[str, Any]:
+    model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        model = next(
+            (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model
+        )
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": model,
+        "kernel": platform.release(),
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def summarize(
+    service: Series, full: Series, bare: Series | None, mode: str, runs: int
+) -> dict[str, Any]:
+    med_service, med_floor = service.median(), full.median()
+    limit = None if med_floor is None else SLACK_FACTOR * med_floor + SLACK_S
+    holds = med_service is not None and limit is not None and med_service <= limit
+    return {
+        "machine": machine_info(),
+        "mode": mode,
+        "runs": runs,
+        "warmup_runs": WARMUP_RUNS,
+        "service": service.summary(),
+        "floor": full.summary(),
+        "bare_firejail": bare.summary() if bare else None,
+        "ratio": round(med_service / med_floor, 3) if med_service and med_floor else None,
+        "target": {
+            "rule": f"median service <= {SLACK_FACTOR} * median floor + {SLACK_S * 1000:.0f} ms",
+            "limit_ms": _ms(limit),
+            "holds": holds,
+        },
+    }
+
+
+def print_report(summary: dict[str, Any], series: list[Series]) -> None:
+    m, target = summary["machine"], summary["target"]
+    print(f"machine: {m['nproc']} CPUs, {m['cpu']}, Linux {m['kernel']}, {m['date_utc']}")
+    print(f"mode:    {summary['mode']}, {summary['runs']} runs (+{WARMUP_RUNS} warm-up)")
+    print(f"\n{'':16}{'median':>10}{'p90':>10}{'failures':>11}")
+    for s in series:
+        row = s.summary()
+        median, p90 = _fmt(row["median_ms"]), _fmt(row["p90_ms"])
+        print(f"{s.name:16}{median:>10}{p90:>10}{row['failures']:>7}/{row['runs']}")
+    print(f"\nratio service/floor (medians): {summary['ratio']}")
+    verdict = "HOLDS" if target["holds"] else "MISSED"
+    print(f"target: {target['rule']} (limit {_fmt(target['limit_ms'])}): {verdict}")
+    for s in series:
+        for detail in s.failures[:3]:
+            print(f"{s.name} failure: {detail}", file=sys.stderr)
+
+
+def _fmt(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms:.1f} ms"
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=50, help="measured runs of each (default 50)")
+    parser.add_argument("--url", help="benchmark this running gateway instead of our own stack")
+    parser.add_argument("--api-key", help="the X-API-Key for --url")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare firejail series")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    if bool(args.url) != bool(args.api_key):
+        parser.error("--url and --api-key go together")
+    return args
+
+
+def run(args: argparse.Namespace) -> int:
+    stack = None if args.url else Stack()
+    floor = None
+    try:
+        if stack is not None:
+            stack.start()
+            url, key = stack.url, stack.api_key
+        else:
+            url, key = args.url.rstrip("/"), args.api_key
+        # The services run in REPO and read its .env; the floor must see the same settings.
+        floor = Floor.prepare(load_settings(_env_file=REPO / ".env"))
+        service, full, bare = asyncio.run(measure(url, key, floor, args.runs, not args.no_bare))
+    finally:
+        if floor is not None:
+            floor.close()
+        if stack is not None:
+            stack.stop()
+    series = [s for s in (service, full, bare) if s is not None]
+    summary = summarize(service, full, bare, "url" if args.url else "own stack", args.runs)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print_report(summary, series)
+    return 1 if any(s.failures for s in series) else 0
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so that the same cleanup runs as for Ctrl-C
+
+
+def main() -> int:
+    args = parse_args()
+    if os.geteuid() != 0:
+        print(
+            "bench/latency.py must run as root: the floor runs as a sandbox user in a cgroup, "
+            "as the worker does (sudo .venv/bin/python bench/latency.py)",
+            file=sys.stderr,
+        )
+        return 2
+    signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (BenchError, ExecError, OSError) as exc:
+        print(f"cannot benchmark: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
