@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,7 +141,7 @@ class Stack:
         client = redis.Redis.from_url(self.redis_url)
         try:
             while not (self._healthy() and self._worker_seen(client)):
-                self._check_alive()
+                self.check_alive()
                 if time.monotonic() > deadline:
                     raise BenchError(f"the stack was not ready after {READY_TIMEOUT_S:.0f}s")
                 time.sleep(POLL_S)
@@ -159,7 +160,7 @@ class Stack:
         except redis.RedisError:
             return False
 
-    def _check_alive(self) -> None:
+    def check_alive(self) -> None:
         for name, proc in self.procs.items():
             if proc.poll() is not None:
                 tail = (self.logs / f"{name}.log").read_text(errors="replace")[-LOG_TAIL_CHARS:]
@@ -196,7 +197,9 @@ async def service_run(http: httpx.AsyncClient, ws_url: str, api_key: str) -> Sam
 async def _service_run(http: httpx.AsyncClient, ws_url: str, api_key: str) -> Sample:
     started = time.perf_counter()
     created = await http.post("/api/jobs/create", headers={"X-API-Key": api_key})
-    job = created.raise_for_status().json()
+    if created.status_code != 200:
+        return Sample(None, f"create: HTTP {created.status_code} {created.text[:200]}")
+    job = created.json()
     execute = {"type": "execute", "language": "python", "code": HELLO}
     execute |= {"job_id": job["job_id"], "job_token": job["job_token"]}
     stdout = []
@@ -407,7 +410,7 @@ def _ms(seconds: float | None) -> float | None:
 
 
 async def measure(
-    url: str, api_key: str, floor: Floor, runs: int, bare: bool
+    url: str, api_key: str, floor: Floor, runs: int, bare: bool, check_stack: Callable[[], None]
 ) -> tuple[Series, Series, Series | None]:
     """Service, floor and bare runs interleaved, so that a slow phase of the machine (another
     process, frequency scaling) weighs on all of them alike rather than on one series.
@@ -419,7 +422,10 @@ async def measure(
     async with httpx.AsyncClient(base_url=url, timeout=RUN_TIMEOUT_S) as http:
         for i in range(WARMUP_RUNS + runs):
             counted = i >= WARMUP_RUNS
-            service.add(await service_run(http, ws_url, api_key), counted)
+            sample = await service_run(http, ws_url, api_key)
+            if sample.seconds is None:
+                check_stack()  # a dead gateway or worker ends the benchmark, not N failures
+            service.add(sample, counted)
             full.add(floor.full_run(), counted)
             if bare_series is not None:
                 bare_series.add(floor.bare_run(), counted)
@@ -472,7 +478,7 @@ def print_report(summary: dict[str, Any], series: list[Series]) -> None:
         row = s.summary()
         median, p90 = _fmt(row["median_ms"]), _fmt(row["p90_ms"])
         print(f"{s.name:16}{median:>10}{p90:>10}{row['failures']:>7}/{row['runs']}")
-    print(f"\nratio service/floor (medians): {summary['ratio']}")
+    print(f"\nratio service/floor (medians): {summary['ratio'] or '-'}")
     verdict = "HOLDS" if target["holds"] else "MISSED"
     print(f"target: {target['rule']} (limit {_fmt(target['limit_ms'])}): {verdict}")
     for s in series:
@@ -515,7 +521,10 @@ def run(args: argparse.Namespace) -> int:
             url, key = args.url.rstrip("/"), args.api_key
         # The services run in REPO and read its .env; the floor must see the same settings.
         floor = Floor.prepare(load_settings(_env_file=REPO / ".env"))
-        service, full, bare = asyncio.run(measure(url, key, floor, args.runs, not args.no_bare))
+        check = stack.check_alive if stack is not None else lambda: None
+        service, full, bare = asyncio.run(
+            measure(url, key, floor, args.runs, not args.no_bare, check)
+        )
     finally:
         if floor is not None:
             floor.close()

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
 
     # -- worker --
     worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, gt=0)
+    languages: str = ""  # comma-separated names this worker serves; empty: every one it finds
     compile_memory_mb: int = Field(default=1024, gt=0)
     max_processes: int = Field(default=64, gt=0)
     max_open_files: int = Field(default=256, gt=0)
@@ -78,6 +79,11 @@ class Settings(BaseSettings):
         if self.api_key.strip():
             keys.append(self.api_key.strip())
         return keys
+
+    @property
+    def language_list(self) -> list[str] | None:
+        names = [n.strip() for n in self.languages.split(",") if n.strip()]
+        return names or None
 
     def require_gateway_secrets(self) -> None:
         """The gateway refuses to start without a strong JWT secret and at least one API key."""

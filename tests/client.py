@@ -1,4 +1,4 @@
-"""A real WebSocket client for the tests: create a job over REST, run it, collect what comes back."""
+"""A real WebSocket client for the tests: create a job over REST, run it, collect the events."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ class Outcome:
     close_reason: str = ""
 
     def text(self, stream: str) -> str:
-        return "".join(e["data"] for e in self.events if e["type"] == "output" and e["stream"] == stream)
+        return "".join(
+            e["data"] for e in self.events if e["type"] == "output" and e["stream"] == stream
+        )
 
     @property
     def stdout(self) -> str:
@@ -37,7 +39,9 @@ class Outcome:
 
     def summary(self) -> str:
         """The events, shortened, for assertion messages (a flood must not flood the report)."""
-        shown = [{k: (v[:80] if isinstance(v, str) else v) for k, v in e.items()} for e in self.events]
+        shown = [
+            {k: (v[:80] if isinstance(v, str) else v) for k, v in e.items()} for e in self.events
+        ]
         if len(shown) > 12:
             shown = [*shown[:5], {"...": len(shown) - 10}, *shown[-5:]]
         return f"close={self.close_code} events={shown}"
@@ -92,7 +96,9 @@ class JobConnection:
         self.outcome.events.append(event)
         return dict(event)
 
-    async def wait_for_output(self, needle: str, stream: str = "stdout", timeout: float = 30) -> None:
+    async def wait_for_output(
+        self, needle: str, stream: str = "stdout", timeout: float = 30
+    ) -> None:
         while needle not in self.outcome.text(stream):
             event = await self.next_event(timeout)
             assert event is not None, f"closed before {needle!r}: {self.outcome.summary()}"
@@ -110,15 +116,22 @@ class JobConnection:
             self.outcome.close_reason = closed.rcvd.reason
 
 
-def execute_message(job: dict[str, Any], language: str, code: str | None, **fields: Any) -> dict[str, Any]:
-    message = {"type": "execute", "job_id": job["job_id"], "job_token": job["job_token"], "language": language}
+def execute_message(
+    job: dict[str, Any], language: str, code: str | None, **fields: Any
+) -> dict[str, Any]:
+    message = {
+        "type": "execute",
+        "job_id": job["job_id"],
+        "job_token": job["job_token"],
+        "language": language,
+    }
     if code is not None:
         message["code"] = code
     message.update(fields)
     return message
 
 
-class open_job:  # noqa: N801 - used as `async with open_job(...) as conn`
+class open_job:  # used as `async with open_job(...) as conn`
     def __init__(self, stack: Stack, language: str, code: str | None, **fields: Any) -> None:
         self.stack, self.language, self.code, self.fields = stack, language, code, fields
 
@@ -133,9 +146,16 @@ class open_job:  # noqa: N801 - used as `async with open_job(...) as conn`
         await self.ws.close()
 
 
-async def run(stack: Stack, language: str, code: str | None, inputs: list[str] | None = None,
-              eof: bool = False, timeout: float = 60, **fields: Any) -> Outcome:
-    """Run one job to the end; `inputs` are sent right after `execute`, before the program starts."""
+async def run(
+    stack: Stack,
+    language: str,
+    code: str | None,
+    inputs: list[str] | None = None,
+    eof: bool = False,
+    timeout: float = 60,
+    **fields: Any,
+) -> Outcome:
+    """Run one job to the end; `inputs` go right after `execute`, before the program starts."""
     async with open_job(stack, language, code, **fields) as conn:
         for data in inputs or []:
             await conn.input(data)

@@ -69,7 +69,17 @@ class RedisServer:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed: run `make install`"
         port = port or free_port()
-        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        args = [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         server = cls(port, proc)
         wait_until(lambda: redis_sync.Redis(port=port).ping(), 10, "redis-server")
@@ -164,8 +174,16 @@ def start_stack(redis_url: str, log_dir: Path, **extra: str) -> Stack:
         raise AssertionError(
             f"stack failed to start\n--- gateway\n{gateway.output()}\n--- worker\n{worker.output()}"
         ) from None
-    return Stack(base, base.replace("http", "ws") + "/ws/execute", API_KEY, JWT_SECRET, redis_url,
-                 prefix, gateway, worker)
+    return Stack(
+        base,
+        base.replace("http", "ws") + "/ws/execute",
+        API_KEY,
+        JWT_SECRET,
+        redis_url,
+        prefix,
+        gateway,
+        worker,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from lib.errors import ConfigError
 from lib.languages import LANGUAGES, Language
 from services.worker.sandbox import SANDBOX_PATH
 
@@ -56,10 +57,17 @@ def _version(path: str, args: tuple[str, ...]) -> str | None:
     return text.splitlines()[0] if done.returncode == 0 and text else None
 
 
-def detect() -> dict[str, Toolchain]:
-    """Every language whose toolchain works here; missing ones are logged and left out."""
+def detect(enabled: list[str] | None = None) -> dict[str, Toolchain]:
+    """Every language whose toolchain works here (of `enabled`, if given); missing ones are
+    logged and left out, and their jobs get a `language_unavailable` error."""
+    unknown = set(enabled or []) - set(LANGUAGES)
+    if unknown:
+        raise ConfigError(f"LANGUAGES names unknown languages: {', '.join(sorted(unknown))}")
     found: dict[str, Toolchain] = {}
     for lang in LANGUAGES.values():
+        if enabled is not None and lang.name not in enabled:
+            log.info("language %s: disabled by LANGUAGES", lang.name)
+            continue
         path = find_tool(lang.tool)
         version = _version(path, lang.version_args) if path else None
         if path is None or version is None:

@@ -48,7 +48,9 @@ def prepare_runtime(settings: Settings) -> tuple[Runtime, list[Slot], list[int]]
     if firejail is None:
         raise ConfigError(f"{settings.firejail} not found: apt-get install firejail (make install)")
     runtime = Runtime(
-        settings, firejail, natives.ensure_natives(settings.native_dir), toolchains.detect(), cg
+        settings, firejail, natives.ensure_natives(settings.native_dir),
+        toolchains.detect(settings.language_list),
+        cg,
     )
     return runtime, slot_list, locks
 

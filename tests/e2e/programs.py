@@ -13,9 +13,7 @@ HELLO = {
 # Prompts without a newline, then reads two lines and echoes them.
 INTERACTIVE = {
     "python": (
-        'name = input("Name: ")\n'
-        'age = input("Age: ")\n'
-        'print(f"Hello {name}, you are {age}")\n'
+        'name = input("Name: ")\nage = input("Age: ")\nprint(f"Hello {name}, you are {age}")\n'
     ),
     "javascript": (
         "const readline = require('readline');\n"
@@ -72,7 +70,7 @@ INTERACTIVE = {
 COMPILE_ERROR = {
     "c": "int main(void) { return undeclared_name; }\n",
     "cpp": "int main() { std::string s = 1; }\n",
-    "rust": "fn main() { let x: i32 = \"text\"; }\n",
+    "rust": 'fn main() { let x: i32 = "text"; }\n',
 }
 
 RUNTIME_ERROR = {
@@ -92,13 +90,15 @@ STDERR = {
     "python": 'import sys\nprint("to out")\nprint("to err", file=sys.stderr)\n',
     "javascript": 'console.log("to out");\nconsole.error("to err");\n',
     "c": '#include <stdio.h>\nint main(void) { puts("to out"); fputs("to err\\n", stderr); }\n',
-    "cpp": '#include <iostream>\nint main() { std::cout << "to out\\n"; std::cerr << "to err\\n"; }\n',
+    "cpp": (
+        '#include <iostream>\nint main() { std::cout << "to out\\n"; std::cerr << "to err\\n"; }\n'
+    ),
     "rust": 'fn main() { println!("to out"); eprintln!("to err"); }\n',
 }
 
 # Reads all of stdin and prints how many lines and bytes it got.
 READ_ALL = {
-    "python": 'import sys\ndata = sys.stdin.read()\nprint(len(data.splitlines()), len(data))\n',
+    "python": "import sys\ndata = sys.stdin.read()\nprint(len(data.splitlines()), len(data))\n",
     "javascript": (
         "let data = '';\n"
         "process.stdin.on('data', c => data += c);\n"
@@ -119,13 +119,16 @@ READ_ALL = {
     "rust": (
         "use std::io::Read;\n"
         "fn main() { let mut s = String::new(); std::io::stdin().read_to_string(&mut s).unwrap();\n"
-        '  println!("{} {}", s.matches(\'\\n\').count(), s.len()); }\n'
+        "  println!(\"{} {}\", s.matches('\\n').count(), s.len()); }\n"
     ),
 }
 
 SLEEP_FOREVER = {
     "python": 'import time\nprint("started", flush=True)\ntime.sleep(3600)\n',
-    "c": '#include <stdio.h>\n#include <unistd.h>\nint main(void) { puts("started"); sleep(3600); }\n',
+    "c": (
+        "#include <stdio.h>\n#include <unistd.h>\n"
+        'int main(void) { puts("started"); sleep(3600); }\n'
+    ),
 }
 
 CPU_LOOP = {

@@ -66,7 +66,9 @@ async def test_expired_token(stack: Stack) -> None:
     now = int(time.time())
     claims = {"sub": job["job_id"], "jti": "x" * 32, "iat": now - 1000, "exp": now - 100}
     token = jwt.encode(claims, stack.jwt_secret, algorithm="HS256")
-    assert_auth_refused(await attempt(stack, execute_message({**job, "job_token": token}, "python", "1")))
+    assert_auth_refused(
+        await attempt(stack, execute_message({**job, "job_token": token}, "python", "1"))
+    )
 
 
 async def test_tampered_token(stack: Stack) -> None:
@@ -76,12 +78,16 @@ async def test_tampered_token(stack: Stack) -> None:
     claims["exp"] += 3600
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     token = f"{header}.{forged}.{signature}"
-    assert_auth_refused(await attempt(stack, execute_message({**job, "job_token": token}, "python", "1")))
+    assert_auth_refused(
+        await attempt(stack, execute_message({**job, "job_token": token}, "python", "1"))
+    )
 
 
 async def test_token_of_another_job(stack: Stack) -> None:
     mine, other = await create_job(stack), await create_job(stack)
-    message = execute_message({"job_id": mine["job_id"], "job_token": other["job_token"]}, "python", "1")
+    message = execute_message(
+        {"job_id": mine["job_id"], "job_token": other["job_token"]}, "python", "1"
+    )
     assert_auth_refused(await attempt(stack, message))
 
 
@@ -91,7 +97,9 @@ async def test_alg_none_token(stack: Stack) -> None:
     enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
     claims = {"sub": job["job_id"], "jti": "y" * 32, "iat": now, "exp": now + 600}
     token = f"{enc({'alg': 'none', 'typ': 'JWT'})}.{enc(claims)}."
-    assert_auth_refused(await attempt(stack, execute_message({**job, "job_token": token}, "python", "1")))
+    assert_auth_refused(
+        await attempt(stack, execute_message({**job, "job_token": token}, "python", "1"))
+    )
 
 
 async def test_token_signed_with_other_secret(stack: Stack) -> None:
@@ -99,7 +107,9 @@ async def test_token_signed_with_other_secret(stack: Stack) -> None:
     now = int(time.time())
     claims = {"sub": job["job_id"], "jti": "z" * 32, "iat": now, "exp": now + 600}
     token = jwt.encode(claims, "another-secret-that-is-long-enough-000", algorithm="HS256")
-    assert_auth_refused(await attempt(stack, execute_message({**job, "job_token": token}, "python", "1")))
+    assert_auth_refused(
+        await attempt(stack, execute_message({**job, "job_token": token}, "python", "1"))
+    )
 
 
 async def test_rejected_request_does_not_spend_the_token(stack: Stack) -> None:
@@ -121,7 +131,9 @@ async def test_rejected_request_does_not_spend_the_token(stack: Stack) -> None:
         (b"\x00\x01binary", "unexpected_message", 1003),
     ],
 )
-async def test_malformed_first_message(stack: Stack, frame: str | bytes, code: str, close: int) -> None:
+async def test_malformed_first_message(
+    stack: Stack, frame: str | bytes, code: str, close: int
+) -> None:
     conn = await attempt(stack, frame)
     assert conn.outcome.error["code"] == code
     assert conn.outcome.close_code == close

@@ -164,7 +164,12 @@ async def test_args_and_multiple_files(stack: Stack) -> None:
 
 async def test_multi_file_c(stack: Stack) -> None:
     files = [
-        {"name": "main.c", "content": '#include <stdio.h>\nint twice(int);\nint main(void){printf("%d\\n", twice(21));}\n'},
+        {
+            "name": "main.c",
+            "content": (
+                '#include <stdio.h>\nint twice(int);\nint main(void){printf("%d\\n", twice(21));}\n'
+            ),
+        },
         {"name": "twice.c", "content": "int twice(int x) { return 2 * x; }\n"},
     ]
     out = await run(stack, "c", None, files=files)
@@ -177,7 +182,9 @@ async def test_program_sees_only_a_minimal_environment(stack: Stack) -> None:
 
 
 async def test_program_does_not_run_as_root(stack: Stack) -> None:
-    out = await run(stack, "python", "import os\nprint(os.getuid(), os.geteuid(), os.getgroups())\n")
+    out = await run(
+        stack, "python", "import os\nprint(os.getuid(), os.geteuid(), os.getgroups())\n"
+    )
     uid, euid, *_ = out.stdout.split()
     assert int(uid) != 0 and int(euid) != 0
     assert out.stdout.strip().endswith("[]")
@@ -190,7 +197,9 @@ async def test_memory_limit(stack: Stack) -> None:
 
 
 async def test_output_limit(stack: Stack) -> None:
-    out = await run(stack, "python", "while True:\n    print('x' * 1000)\n", limits={"output_kb": 64})
+    out = await run(
+        stack, "python", "while True:\n    print('x' * 1000)\n", limits={"output_kb": 64}
+    )
     assert out.status == "output_limit"
     assert len(out.stdout.encode()) <= 64 * 1024
 
@@ -217,7 +226,5 @@ async def test_events_in_order_then_normal_close(stack: Stack) -> None:
 
 
 async def test_concurrent_jobs(stack: Stack) -> None:
-    outs = await asyncio.gather(
-        *(run(stack, "python", f"print({i} * {i})\n") for i in range(6))
-    )
+    outs = await asyncio.gather(*(run(stack, "python", f"print({i} * {i})\n") for i in range(6)))
     assert [o.stdout for o in outs] == [f"{i * i}\n" for i in range(6)]
