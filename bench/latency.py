@@ -11,7 +11,8 @@ bare:    firejail with the same options, as the slot user, running python3 -c al
 
 Target: median service <= 1.5 x median floor + 10 ms. Exit status: 0 when every run succeeded
 (whether or not the target holds), 1 when some run failed, 2 when the benchmark could not start.
-Must run as root: the floor needs a sandbox user and cgroups, like the worker.
+Must run as root: the floor needs a sandbox user and cgroups, like the worker. With --url the
+floor is still measured on this host, with the settings of this checkout (its .env, environment).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from lib.errors import ExecError
 from lib.languages import LANGUAGES, expand
 from lib.protocol import SourceFile
 from services.worker import cgroups, natives, sandbox, slots, toolchains, workspace
+from services.worker.cgroups import Cgroups, StageCgroup
 from services.worker.stage import parse_reaper_report
 
 REPO = Path(__file__).resolve().parent.parent
@@ -236,7 +238,7 @@ class Floor:
     natives: sandbox.Natives
     firejail: str
     python: str
-    cgroups: cgroups.V1 | cgroups.V2 | None
+    hierarchy: Cgroups | None  # None: no cgroups here, memory capped by RLIMIT_AS instead
 
     @classmethod
     def prepare(cls, settings: Settings) -> Floor:
@@ -257,8 +259,8 @@ class Floor:
             cgroups.detect(settings.cgroup_name),
         )
         workspace.prepare_slot(floor.slot)
-        if floor.cgroups is not None:
-            floor.cgroups.clean_slot(floor.slot.user)
+        if floor.hierarchy is not None:
+            floor.hierarchy.clean_slot(floor.slot.user)
         return floor
 
     def close(self) -> None:
@@ -276,14 +278,15 @@ class Floor:
             processes=s.max_processes,
             open_files=s.max_open_files,
             file_size_mb=s.max_file_size_mb,
-            address_space=self.cgroups is None,
+            address_space=self.hierarchy is None,
         )
 
     def full_run(self) -> Sample:
         job_dir = self._job_dir()
-        cg = self._cgroup()
+        cg = None
         status_read, status_write = os.pipe()
         try:
+            cg = self._cgroup()
             argv = sandbox.stage_argv(
                 natives=self.natives,
                 firejail=self.firejail,
@@ -295,13 +298,11 @@ class Floor:
                 program=self._program(),
             )
             sample = _timed(argv, job_dir, status_write)
-            os.close(status_write)
-            status_write = -1
-            return sample if sample.seconds is None else _check_reaper(sample, status_read)
+            failure = None if sample.seconds is None else _reaper_failure(status_read)
+            return sample if failure is None else Sample(None, failure)
         finally:
-            for fd in (status_read, status_write):
-                if fd >= 0:
-                    os.close(fd)
+            os.close(status_read)
+            os.close(status_write)
             if cg is not None:
                 cg.remove()
             workspace.remove(job_dir)
@@ -323,11 +324,11 @@ class Floor:
         files = [SourceFile(name=LANGUAGES["python"].default_file, content=HELLO)]
         return workspace.create(self.slot, uuid.uuid4().hex, files)
 
-    def _cgroup(self) -> cgroups.StageCgroup | None:
-        if self.cgroups is None:
+    def _cgroup(self) -> StageCgroup | None:
+        if self.hierarchy is None:
             return None
         tasks = self.limits.processes + sandbox.FIREJAIL_OVERHEAD_TASKS
-        return self.cgroups.create(self.slot.user, "run", self.limits.memory_mb, tasks)
+        return self.hierarchy.create(self.slot.user, "run", self.limits.memory_mb, tasks)
 
     def _program(self) -> list[str]:
         lang = LANGUAGES["python"]
@@ -355,7 +356,9 @@ def _timed(argv: list[str], job_dir: Path, status_fd: int) -> Sample:
     return Sample(elapsed)
 
 
-def _check_reaper(sample: Sample, status_read: int) -> Sample:
+def _reaper_failure(status_read: int) -> str | None:
+    """What went wrong by the reaper's report, as the worker reads it; None if the run was ok.
+    The report is complete once the reaper has exited, so a non-blocking read gets all of it."""
     os.set_blocking(status_read, False)
     try:
         raw = os.read(status_read, 4096)
@@ -363,8 +366,8 @@ def _check_reaper(sample: Sample, status_read: int) -> Sample:
         raw = b""
     started, status = parse_reaper_report(raw)
     if not started or status is None or status.exit_code != 0:
-        return Sample(None, f"reaper reported {raw!r}")
-    return sample
+        return f"reaper reported {raw!r}"
+    return None
 
 
 # -- measuring and reporting ---------------------------------------------------------------------

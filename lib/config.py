@@ -1,7 +1,8 @@
 """Settings, loaded once from the environment and an optional `.env`, then passed in.
 
-Every setting is documented in `.env.example`. `load_settings()` fails fast on a missing or weak
-JWT secret and on inconsistent limits.
+Every setting is documented in `.env.example`. `load_settings()` fails fast on values of the wrong
+type or range; the gateway also refuses to start without a strong JWT secret and an API key
+(`require_gateway_secrets`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Settings(BaseSettings):
     # -- limits: each is both the default of a job and the cap a job may ask for --
     execution_timeout: float = Field(default=10.0, gt=0)
     compilation_timeout: float = Field(default=30.0, gt=0)
-    max_memory_mb: int = Field(default=256, gt=0)
+    max_memory_mb: int = Field(default=256, ge=16)  # lib.jobs.MIN_MEMORY_MB
     max_output_kb: int = Field(default=1024, gt=0)
 
     # -- worker --
@@ -61,6 +62,8 @@ class Settings(BaseSettings):
     max_processes: int = Field(default=64, gt=0)
     max_open_files: int = Field(default=256, gt=0)
     max_file_size_mb: int = Field(default=64, gt=0)
+    job_disk_mb: int = Field(default=128, gt=0)  # each slot's job storage (a tmpfs)
+    job_inodes: int = Field(default=8192, gt=0)  # files and directories in it
     sandbox_user_prefix: str = "cexec-sb"
     native_dir: str = "/usr/local/lib/cexec"
     cgroup_name: str = "cexec"

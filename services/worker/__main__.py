@@ -11,6 +11,7 @@ from lib.config import load_settings
 from lib.errors import ExecError
 from lib.logs import setup_logging
 from lib.store import connect
+from services.worker.selftest import run_self_test
 from services.worker.worker import Worker, prepare_runtime
 
 log = logging.getLogger("services.worker")
@@ -21,6 +22,8 @@ async def main() -> int:
     setup_logging(settings.log_level)
     try:
         runtime, slot_list, _locks = prepare_runtime(settings)
+        await run_self_test(runtime, slot_list[0])
+        log.info("sandbox self-test passed (seccomp, no_new_privs, no capabilities, own netns)")
     except ExecError as exc:
         log.error("cannot start: %s", exc)
         return 2

@@ -20,9 +20,9 @@ from lib.jobs import JobSpec
 from lib.languages import expand
 from lib.protocol import Complete, Eof, Error, ErrorCode, Input, Kill, Output, Status, Stream
 from services.worker import sandbox, verdict, workspace
-from services.worker.cgroups import Cgroups
+from services.worker.cgroups import Cgroups, StageCgroup
 from services.worker.sandbox import Natives, Slot, StageLimits
-from services.worker.stage import InputFeed, Stage, StageResult
+from services.worker.stage import Emit, InputFeed, Stage, StageResult
 from services.worker.toolchains import Toolchain
 
 log = logging.getLogger(__name__)
@@ -32,14 +32,69 @@ COMPILE_TASKS = 128
 
 
 @dataclass(frozen=True)
+class StageRequest:
+    slot: Slot
+    job_dir: Path
+    name: str  # "compile", "run", "selftest": the stage's cgroup under the slot's
+    program: list[str]
+    limits: StageLimits
+    output_bytes: int
+    streams: tuple[str, str]
+
+
+@dataclass(frozen=True)
 class Runtime:
-    """What every job on this worker shares."""
+    """What every job on this worker shares, and how it starts one sandboxed stage."""
 
     settings: Settings
     firejail: str  # absolute path
     natives: Natives
     toolchains: dict[str, Toolchain]
     cgroups: Cgroups | None
+    host_namespaces: tuple[str, str]
+
+    async def run_stage(
+        self, req: StageRequest, emit: Emit, feed: InputFeed | None, kill: asyncio.Event
+    ) -> StageResult:
+        cg = self._cgroup(req)
+        status_read, status_write = os.pipe()
+        os.set_blocking(status_read, False)
+        argv = sandbox.stage_argv(
+            natives=self.natives,
+            firejail=self.firejail,
+            slot=req.slot,
+            cgroup_procs=cg.procs_files if cg else [],
+            job_dir=req.job_dir,
+            status_fd=status_write,
+            limits=req.limits,
+            program=req.program,
+        )
+        stage = Stage(
+            argv=argv,
+            env=sandbox.launcher_env(),
+            cwd=str(req.job_dir),
+            status_fd=status_write,
+            status_read=status_read,
+            wall_s=req.limits.wall_s,
+            output_bytes=req.output_bytes,
+            cgroup=cg,
+            host_namespaces=self.host_namespaces,
+            streams=req.streams,
+        )
+        try:
+            return await stage.run(emit, feed, kill)
+        finally:
+            if cg is not None:
+                cg.remove()
+
+    def _cgroup(self, req: StageRequest) -> StageCgroup | None:
+        if self.cgroups is None:
+            return None
+        tasks = req.limits.processes + sandbox.FIREJAIL_OVERHEAD_TASKS
+        try:
+            return self.cgroups.create(req.slot.user, req.name, req.limits.memory_mb, tasks)
+        except OSError as exc:
+            raise SandboxError(f"cannot create the {req.name} cgroup: {exc}") from exc
 
 
 class Execution:
@@ -113,46 +168,21 @@ class Execution:
         )
 
     async def _stage(self, name: str, program: list[str], compiling: bool) -> StageResult:
-        limits = self._limits(compiling)
-        cg = self._cgroup(name, limits)
-        status_read, status_write = os.pipe()
-        os.set_blocking(status_read, False)
         assert self.job_dir is not None
-        argv = sandbox.stage_argv(
-            natives=self.rt.natives,
-            firejail=self.rt.firejail,
-            slot=self.slot,
-            cgroup_procs=cg.procs_files if cg else [],
-            job_dir=self.job_dir,
-            status_fd=status_write,
-            limits=limits,
-            program=program,
+        return await self.rt.run_stage(
+            StageRequest(
+                slot=self.slot,
+                job_dir=self.job_dir,
+                name=name,
+                program=program,
+                limits=self._limits(compiling),
+                output_bytes=self.spec.limits.output_kb * 1024,
+                streams=(Stream.COMPILE.value,) * 2 if compiling else ("stdout", "stderr"),
+            ),
+            self._emit,
+            None if compiling else self.feed,
+            self.feed.kill,
         )
-        stage = Stage(
-            argv=argv,
-            env=sandbox.launcher_env(),
-            cwd=str(self.job_dir),
-            status_fd=status_write,
-            status_read=status_read,
-            wall_s=limits.wall_s,
-            output_bytes=self.spec.limits.output_kb * 1024,
-            cgroup=cg,
-            streams=(Stream.COMPILE.value,) * 2 if compiling else ("stdout", "stderr"),
-        )
-        try:
-            return await stage.run(self._emit, None if compiling else self.feed, self.feed.kill)
-        finally:
-            if cg is not None:
-                cg.remove()
-
-    def _cgroup(self, name: str, limits: StageLimits):  # type: ignore[no-untyped-def]
-        if self.rt.cgroups is None:
-            return None
-        tasks = limits.processes + sandbox.FIREJAIL_OVERHEAD_TASKS
-        try:
-            return self.rt.cgroups.create(self.slot.user, name, limits.memory_mb, tasks)
-        except OSError as exc:
-            raise SandboxError(f"cannot create the {name} cgroup: {exc}") from exc
 
     async def _emit(self, stream: str, text: str) -> None:
         await self.events.publish(Output(stream=Stream(stream), data=text))

@@ -94,7 +94,8 @@ def firejail_options(job_dir: Path, status_fd: int, limits: StageLimits) -> list
 
 def program_env(slot: Slot, extra: dict[str, str] | None = None) -> list[str]:
     """The whole environment the user's program sees (nothing of the worker's)."""
-    env = {"PATH": SANDBOX_PATH, "HOME": f"/home/{slot.user}", "LANG": SANDBOX_LANG}
+    # Firejail mounts the job directory at the user's home as /etc/passwd names it.
+    env = {"PATH": SANDBOX_PATH, "HOME": str(slot.home), "LANG": SANDBOX_LANG}
     env.update(extra or {})
     return [f"{k}={v}" for k, v in env.items()]
 

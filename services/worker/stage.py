@@ -13,6 +13,7 @@ import codecs
 import contextlib
 import logging
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -67,19 +68,43 @@ class StageResult:
 
 
 STARTED = b"started"
+_INT = re.compile(rb"-?[0-9]+")
 
 
-def parse_reaper_report(raw: bytes) -> tuple[bool, ReaperStatus | None]:
-    """Whether the sandbox started, and the reaper's final status line (None if absent)."""
+@dataclass(frozen=True)
+class ReaperReport:
+    started: bool
+    namespaces: tuple[str, str] = ("", "")  # the reaper's (pid, net) namespace links
+    status: ReaperStatus | None = None  # None if the reaper did not report an end
+
+
+def parse_reaper_report(raw: bytes) -> ReaperReport:
     lines = raw.split(b"\n")
-    if not lines or lines[0] != STARTED:
-        return False, None
-    return True, parse_status_line(lines[1] if len(lines) > 1 else b"")
+    first = lines[0].split()
+    if len(first) != 3 or first[0] != STARTED:
+        return ReaperReport(started=False)
+    namespaces = (first[1].decode(errors="replace"), first[2].decode(errors="replace"))
+    status = parse_status_line(lines[1] if len(lines) > 1 else b"")
+    return ReaperReport(True, namespaces, status)
+
+
+def own_namespaces() -> tuple[str, str]:
+    return os.readlink("/proc/self/ns/pid"), os.readlink("/proc/self/ns/net")
+
+
+def check_isolated(report: ReaperReport, host: tuple[str, str]) -> None:
+    """Firejail can silently run a program with no sandbox (inside some containers): refuse any
+    stage whose reaper shares our PID or network namespace."""
+    if not report.started:
+        return
+    pid_ns, net_ns = report.namespaces
+    if pid_ns == host[0] or net_ns == host[1] or "?" in (pid_ns, net_ns):
+        raise SandboxError(f"sandbox is not isolated (pid {pid_ns}, net {net_ns})")
 
 
 def parse_status_line(line: bytes) -> ReaperStatus | None:
     parts = line.split()
-    if len(parts) != 5 or not all(p.lstrip(b"-").isdigit() for p in parts):
+    if len(parts) != 5 or not all(_INT.fullmatch(p) for p in parts):
         return None
     code, sig, wall_us, cpu_us, rss = (int(p) for p in parts)
     return ReaperStatus(
@@ -158,6 +183,7 @@ class Stage:
     wall_s: float
     output_bytes: int
     cgroup: StageCgroup | None
+    host_namespaces: tuple[str, str]  # the worker's own (pid, net) namespaces
     streams: tuple[str, str] = ("stdout", "stderr")
 
     async def run(self, emit: Emit, feed: InputFeed | None, kill: asyncio.Event) -> StageResult:
@@ -226,13 +252,14 @@ class Stage:
             os.close(self.status_read)
         cg = self.cgroup
         cpu_us = cg.cpu_us() if cg else None
-        started, status = parse_reaper_report(raw)
-        if not started and stopped is not Stop.KILLED:
+        report = parse_reaper_report(raw)
+        if not report.started and stopped is not Stop.KILLED:
             raise SandboxError(f"the sandbox did not start (launcher exit {returncode})")
+        check_isolated(report, self.host_namespaces)
         return StageResult(
             stopped=stopped,
-            started=started,
-            reaper=status,
+            started=report.started,
+            reaper=report.status,
             returncode=returncode,
             wall_s=wall,
             cpu_s=cpu_us / 1e6 if cpu_us is not None else None,

@@ -22,6 +22,7 @@ from lib.store import Redis
 from services.worker import cgroups, natives, slots, toolchains, workspace
 from services.worker.execution import Execution, Runtime
 from services.worker.sandbox import SANDBOX_PATH, Slot
+from services.worker.stage import own_namespaces
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +42,22 @@ def prepare_runtime(settings: Settings) -> tuple[Runtime, list[Slot], list[int]]
     cg = cgroups.detect(settings.cgroup_name)
     log.info("cgroups: %s", cg.version if cg else "unavailable (RLIMIT_AS fallback)")
     for slot in slot_list:
-        workspace.prepare_slot(slot)
+        if not workspace.prepare_slot(slot, settings.job_disk_mb, settings.job_inodes):
+            log.warning(
+                "%s: no tmpfs for job files; disk use is bounded by file size only", slot.user
+            )
         if cg is not None:
             cg.clean_slot(slot.user)
     firejail = shutil.which(settings.firejail, path=SANDBOX_PATH)
     if firejail is None:
         raise ConfigError(f"{settings.firejail} not found: apt-get install firejail (make install)")
     runtime = Runtime(
-        settings, firejail, natives.ensure_natives(settings.native_dir),
+        settings,
+        firejail,
+        natives.ensure_natives(settings.native_dir),
         toolchains.detect(settings.language_list),
         cg,
+        own_namespaces(),
     )
     return runtime, slot_list, locks
 

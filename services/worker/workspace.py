@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 from lib.protocol import SourceFile
@@ -20,14 +21,25 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
-def prepare_slot(slot: Slot) -> None:
+def prepare_slot(slot: Slot, disk_mb: int, inodes: int) -> bool:
     """The slot's home belongs to its user; `jobs/` inside it to root, so the user cannot plant
-    anything there between jobs. Leftovers of a previous worker are removed."""
+    anything there between jobs. Leftovers of a previous worker are removed. `jobs/` is a tmpfs
+    of `disk_mb` and `inodes`, so filling the disk or the inode table stops at the job; its pages
+    are charged to the memory cgroup of the job that writes them. Returns whether it is mounted."""
     slot.home.mkdir(mode=0o755, exist_ok=True)
     os.chown(slot.home, slot.uid, slot.gid)
+    if os.path.ismount(slot.jobs_dir):
+        subprocess.run(["umount", "--lazy", str(slot.jobs_dir)], check=False, capture_output=True)
     remove(slot.jobs_dir)
     slot.jobs_dir.mkdir(mode=0o755)
+    options = f"size={disk_mb}m,nr_inodes={inodes},mode=0755,uid=0,gid=0,nosuid,nodev"
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, slot.user, str(slot.jobs_dir)],
+        check=False,
+        capture_output=True,
+    )
     os.chown(slot.jobs_dir, 0, 0)
+    return mounted.returncode == 0
 
 
 def create(slot: Slot, job_id: str, files: list[SourceFile]) -> Path:

@@ -49,6 +49,14 @@ def execute(**fields: object) -> Execute:
     return Execute.model_validate(msg)
 
 
+def raw_execute(tail: str) -> Execute:
+    """Parse a hand-written execute frame, for JSON that json.dumps would not produce."""
+    head = '{"type": "execute", "job_id": "' + JOB + '", "job_token": "t", '
+    msg = parse_client_message(head + tail + "}")
+    assert isinstance(msg, Execute)
+    return msg
+
+
 def files(*names: str, content: str = "") -> list[dict[str, str]]:
     return [{"name": n, "content": content} for n in names]
 
@@ -135,10 +143,7 @@ def test_limit_above_the_cap_is_refused(limits: dict[str, float], name: str) -> 
 
 
 def test_infinite_time_limit_is_refused() -> None:
-    msg = parse_client_message(
-        '{"type": "execute", "job_id": "%s", "job_token": "t", "language": "py", "code": "x",'
-        ' "limits": {"time_s": Infinity}}' % JOB
-    )
+    msg = raw_execute('"language": "py", "code": "x", "limits": {"time_s": Infinity}')
     refused(msg, ErrorCode.LIMIT_EXCEEDED)
 
 
@@ -279,9 +284,7 @@ def test_files_only_filename_selects_the_entry() -> None:
 
 
 def test_filename_not_among_files_is_refused() -> None:
-    exc = refused(
-        execute(files=files("a.py", "b.py"), filename="c.py"), ErrorCode.INVALID_REQUEST
-    )
+    exc = refused(execute(files=files("a.py", "b.py"), filename="c.py"), ErrorCode.INVALID_REQUEST)
     assert "c.py" in exc.message
 
 
@@ -409,7 +412,9 @@ def test_too_many_files_is_refused() -> None:
 
 
 def test_code_counts_as_a_file() -> None:
-    refused(execute(code="x", files=files("a.py", "b.py", "c.py", "d.py")), ErrorCode.CODE_TOO_LARGE)
+    refused(
+        execute(code="x", files=files("a.py", "b.py", "c.py", "d.py")), ErrorCode.CODE_TOO_LARGE
+    )
 
 
 # --- args ---------------------------------------------------------------------------------------
@@ -468,11 +473,7 @@ def test_stdin_with_a_lone_surrogate_is_refused() -> None:
 
 def test_lone_surrogate_in_code_is_refused() -> None:
     # JSON can carry "\ud800"; UTF-8 cannot. It must be a clear InvalidRequest, not a crash.
-    msg = parse_client_message(
-        '{"type": "execute", "job_id": "%s", "job_token": "t", "language": "python",'
-        ' "code": "print(\\"\\ud800\\")"}' % JOB
-    )
-    assert isinstance(msg, Execute)
+    msg = raw_execute('"language": "python", "code": "print(\\"\\ud800\\")"')
     exc = refused(msg, ErrorCode.INVALID_REQUEST)
     assert "surrogate" in exc.message
 
@@ -483,11 +484,7 @@ def test_lone_surrogate_in_a_second_file_is_refused() -> None:
 
 
 def test_valid_surrogate_pair_is_accepted() -> None:
-    msg = parse_client_message(
-        '{"type": "execute", "job_id": "%s", "job_token": "t", "language": "python",'
-        ' "code": "\\ud83d\\ude00"}' % JOB
-    )
-    assert isinstance(msg, Execute)
+    msg = raw_execute('"language": "python", "code": "\\ud83d\\ude00"')
     assert build_spec(msg, SETTINGS).files[0].content == "\U0001f600"
 
 

@@ -20,9 +20,9 @@ from services.worker.sandbox import (
     stage_argv,
 )
 
-SLOT = Slot(index=3, user="cexec-sb3", uid=2003, gid=2103, home=Path("/var/lib/cexec/sb3"))
+SLOT = Slot(index=3, user="cexec-sb3", uid=2003, gid=2103, home=Path("/home/cexec-sb3"))
 NATIVES = Natives(enter="/n/cexec-enter", reaper="/n/cexec-reaper", stdio="/n/stdio.o")
-JOB_DIR = Path("/var/lib/cexec/sb3/jobs/0123456789abcdef0123456789abcdef")
+JOB_DIR = Path("/home/cexec-sb3/jobs/0123456789abcdef0123456789abcdef")
 
 
 def limits(**overrides: object) -> StageLimits:
@@ -52,8 +52,8 @@ def option_values(opts: list[str], name: str) -> list[str]:
 
 
 def test_slot_directories() -> None:
-    assert SLOT.jobs_dir == Path("/var/lib/cexec/sb3/jobs")
-    assert SLOT.job_dir("abc") == Path("/var/lib/cexec/sb3/jobs/abc")
+    assert SLOT.jobs_dir == Path("/home/cexec-sb3/jobs")
+    assert SLOT.job_dir("abc") == Path("/home/cexec-sb3/jobs/abc")
 
 
 # --- firejail options ---------------------------------------------------------------------------
@@ -234,7 +234,14 @@ def test_stage_argv_without_cgroups() -> None:
 
 def test_stage_argv_with_several_cgroup_files() -> None:
     argv = build(["./main"], ["/a/cgroup.procs", "/b/cgroup.procs"])
-    assert argv[:6] == ["/n/cexec-enter", "2003", "2103", "/a/cgroup.procs", "/b/cgroup.procs", "--"]
+    assert argv[:6] == [
+        "/n/cexec-enter",
+        "2003",
+        "2103",
+        "/a/cgroup.procs",
+        "/b/cgroup.procs",
+        "--",
+    ]
 
 
 def test_stage_argv_extra_env_goes_to_the_reaper() -> None:

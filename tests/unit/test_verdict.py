@@ -33,7 +33,7 @@ _DEFAULT = object()
 def result(
     *,
     stopped: Stop | None = None,
-    status: ReaperStatus | None | object = _DEFAULT,
+    status: ReaperStatus | object | None = _DEFAULT,
     oom_kills: int = 0,
     wall_s: float = 0.75,
     cpu_s: float | None = None,

@@ -8,7 +8,9 @@
  * program started cannot hold the job open or outlive it. Firejail on its own waits for every
  * process in the sandbox; --deterministic-shutdown costs about 100 ms per run, this costs nothing.
  *
- * It writes "started\n" to STATUS_FD once the sandbox is up, and when the program has ended:
+ * It writes "started <pid ns> <net ns>\n" (the links /proc/self/ns/pid and /proc/self/ns/net) to
+ * STATUS_FD once the sandbox is up, so the worker can check on every job that the stage really
+ * runs in namespaces of its own, and when the program has ended:
  *     "<exit code or -1> <signal or 0> <wall µs> <cpu µs> <max rss KiB>\n"
  * so the worker tells a sandbox that never started (our fault) from a reaper the program killed.
  * The program runs as our UID, so we make ourselves non-dumpable: /proc/<our pid>/fd then belongs
@@ -60,7 +62,12 @@ int main(int argc, char **argv) {
     struct rlimit no_core = {0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
 
-    if (dprintf(status_fd, "started\n") < 0) {
+    char pid_ns[64] = "?", net_ns[64] = "?";
+    ssize_t n = readlink("/proc/self/ns/pid", pid_ns, sizeof pid_ns - 1);
+    pid_ns[n > 0 ? n : 1] = '\0';
+    n = readlink("/proc/self/ns/net", net_ns, sizeof net_ns - 1);
+    net_ns[n > 0 ? n : 1] = '\0';
+    if (dprintf(status_fd, "started %s %s\n", pid_ns, net_ns) < 0) {
         perror("cexec-reaper: status fd");
         return 125;
     }
