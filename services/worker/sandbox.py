@@ -76,6 +76,7 @@ def firejail_options(job_dir: Path, status_fd: int, limits: StageLimits) -> list
         "--caps.drop=all",
         "--nonewprivs",
         "--seccomp=" + ",".join(EXTRA_BLOCKED_SYSCALLS),
+        "--seccomp.block-secondary",  # no 32-bit (int 0x80, x32) syscalls: a second, laxer ABI
         "--nogroups",
         "--ipc-namespace",
         f"--hostname={SANDBOX_HOSTNAME}",
