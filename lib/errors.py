@@ -5,6 +5,7 @@
     ├── ServiceUnavailable       Redis cannot be reached (foreign errors translated in lib.store)
     ├── RequestError             the client's request is refused; carries code and close code
     │   ├── AuthError            bad, expired, replayed or other-job token (close 1008)
+    │   ├── PolicyViolation      no `execute` in time (close 1008)
     │   ├── MalformedMessage     not JSON, wrong fields or types (close 1007)
     │   ├── UnexpectedMessage    a message at the wrong moment, or a binary frame (close 1003)
     │   ├── MessageTooLarge      a frame or the code is over its size limit (close 1009)
@@ -50,6 +51,11 @@ class RequestError(ExecError):
 
 class AuthError(RequestError):
     code = ErrorCode.AUTH
+    close_code = CloseCode.POLICY_VIOLATION
+
+
+class PolicyViolation(RequestError):
+    code = ErrorCode.EXECUTE_TIMEOUT
     close_code = CloseCode.POLICY_VIOLATION
 
 

@@ -23,6 +23,7 @@ class EventLog:
 
     def __init__(self, redis: Redis, keys: Keys, job_id: str, ttl_s: int) -> None:
         self.redis = redis
+        self.job_id = job_id
         self.events_key = keys.events(job_id)
         self.input_key = keys.input(job_id)
         self.ttl_s = ttl_s

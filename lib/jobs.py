@@ -86,7 +86,7 @@ def collect_files(msg: Execute, lang: Language) -> tuple[str, list[SourceFile]]:
 
 def check_sizes(files: list[SourceFile], settings: Settings) -> None:
     if len(files) > settings.max_files:
-        raise InvalidRequest(f"at most {settings.max_files} files", code=ErrorCode.CODE_TOO_LARGE)
+        raise MessageTooLarge(f"at most {settings.max_files} files", code=ErrorCode.CODE_TOO_LARGE)
     total = 0
     for f in files:
         size = len(utf8(f.content, f"file {f.name!r}"))
@@ -146,7 +146,7 @@ def build_spec(msg: Execute, settings: Settings) -> JobSpec:
     check_sizes(files, settings)
     check_args(msg.args, settings)
     if msg.stdin is not None and len(utf8(msg.stdin, "stdin")) > settings.max_input_kb * 1024:
-        raise InvalidRequest(
+        raise MessageTooLarge(
             f"stdin is over {settings.max_input_kb} KB", code=ErrorCode.INPUT_TOO_LARGE
         )
     return JobSpec(

@@ -175,7 +175,8 @@ def parse_server_message(raw: str | bytes) -> Output | Complete | Error:
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """A short, human explanation of the first few schema errors (no input values echoed)."""
+    """A short, human explanation of the first few schema errors (pydantic may quote a short
+    offending value, e.g. an unknown `type`; never the code)."""
     parts = []
     for err in exc.errors()[:3]:
         where = ".".join(str(p) for p in err["loc"]) or "message"

@@ -13,7 +13,7 @@ from redis.exceptions import ResponseError
 
 from lib.jobs import JobSpec
 from lib.keys import FIELD, WORKER_GROUP, Keys
-from lib.store import Redis, translate_errors
+from lib.store import Redis, blocking, translate_errors
 from lib.streams import entries_of
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,8 @@ async def claim(
 ) -> tuple[str, JobSpec] | None:
     """Take the next job for this consumer, waiting up to block_ms; None if nothing came."""
     async with translate_errors():
-        reply = await redis.xreadgroup(
-            WORKER_GROUP, consumer, {keys.queue: ">"}, count=1, block=block_ms
+        reply = await blocking(
+            redis.xreadgroup(WORKER_GROUP, consumer, {keys.queue: ">"}, count=1, block=block_ms)
         )
     for entry_id, payload in entries_of(reply):
         try:

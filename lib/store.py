@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -18,6 +19,7 @@ else:
     Redis = aioredis.Redis
 
 CONNECT_TIMEOUT_S = 3.0
+T = TypeVar("T")
 
 
 def connect(url: str, max_connections: int = 10_000) -> Redis:
@@ -31,6 +33,32 @@ def connect(url: str, max_connections: int = 10_000) -> Redis:
         decode_responses=False,
     )
     return aioredis.Redis(connection_pool=pool)
+
+
+_orphans: set[asyncio.Future[Any]] = set()
+
+
+async def blocking(call: Awaitable[T]) -> T:
+    """Await a blocking Redis read so that cancelling the caller never cancels the read itself.
+
+    redis-py does not take cancellation cleanly in the middle of a blocking read (seen with
+    redis-py 8 on Python 3.11: the cancellation came back as a TimeoutError, or was lost and the
+    read went on). So the caller is released at once and the read finishes on its own within its
+    BLOCK time, its result discarded, its connection back in the pool.
+    """
+    future = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        _orphans.add(future)
+        future.add_done_callback(_forget)
+        raise
+
+
+def _forget(future: asyncio.Future[Any]) -> None:
+    _orphans.discard(future)
+    if not future.cancelled():
+        future.exception()  # retrieved, so asyncio does not log it as never retrieved
 
 
 @asynccontextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib.keys import FIELD
-from lib.store import Redis, translate_errors
+from lib.store import Redis, blocking, translate_errors
 
 Entry = tuple[str, bytes]  # (stream id, JSON payload)
 
@@ -23,7 +23,7 @@ async def append(redis: Redis, key: str, payload: str, ttl_s: int) -> str:
 async def read(redis: Redis, key: str, after: str, block_ms: int, count: int = 100) -> list[Entry]:
     """Entries after `after` ("0" for all), waiting up to block_ms for the first one."""
     async with translate_errors():
-        reply = await redis.xread({key: after}, count=count, block=block_ms)
+        reply = await blocking(redis.xread({key: after}, count=count, block=block_ms))
     return entries_of(reply)
 
 

@@ -38,9 +38,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def wait_until(check, timeout: float, what: str, procs=()) -> None:  # type: ignore[no-untyped-def]
+    """Poll `check` until it holds; give up early if one of `procs` has exited."""
     deadline = time.monotonic() + scaled(timeout)
     while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            break
         try:
             if check():
                 return
@@ -165,9 +168,10 @@ def start_stack(redis_url: str, log_dir: Path, **extra: str) -> Stack:
     worker = start_service("services.worker", env, log_dir)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: httpx.get(base + "/health").status_code == 200, 20, "gateway")
+        procs = (gateway.proc, worker.proc)
+        wait_until(lambda: httpx.get(base + "/health").status_code == 200, 20, "gateway", procs)
         client = redis_sync.Redis.from_url(redis_url)
-        wait_until(lambda: client.keys(f"{prefix}:worker:*"), 60, "worker")
+        wait_until(lambda: client.keys(f"{prefix}:worker:*"), 60, "worker", procs)
     except TimeoutError:
         gateway.stop()
         worker.stop()

@@ -21,6 +21,7 @@ from lib.config import Settings
 from lib.errors import (
     AuthError,
     MessageTooLarge,
+    PolicyViolation,
     RequestError,
     ServiceUnavailable,
     UnexpectedMessage,
@@ -88,7 +89,7 @@ class Session:
             async with asyncio.timeout(self.settings.execute_wait_s):
                 message = await self._receive()
         except TimeoutError as exc:
-            raise RequestError(
+            raise PolicyViolation(
                 f"no execute message within {self.settings.execute_wait_s:g} s",
                 code=ErrorCode.EXECUTE_TIMEOUT,
             ) from exc
@@ -172,7 +173,7 @@ class Session:
         text = frame.get("text")
         if text is None:
             raise UnexpectedMessage("binary frames are not supported; send JSON text")
-        if len(text) > self.settings.max_message_kb * 1024:
+        if len(text.encode("utf-8", "surrogatepass")) > self.settings.max_message_kb * 1024:
             raise MessageTooLarge(f"a message is over {self.settings.max_message_kb} KB")
         return parse_client_message(text)
 
@@ -196,8 +197,9 @@ class Session:
 
 
 async def _race(first: Awaitable[Any], second: Awaitable[Any]) -> Any:
-    """Run both; return the result of the one that finishes first (or raise its error) and
-    cancel the other."""
+    """Run both until one finishes, cancel the other, and return the finished one's result (or
+    raise its error). If both finish in the same turn, `first` wins: a terminal event already
+    sent to the client must not be followed by an error."""
     tasks = [asyncio.ensure_future(first), asyncio.ensure_future(second)]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -205,4 +207,5 @@ async def _race(first: Awaitable[Any], second: Awaitable[Any]) -> Any:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return next(iter(done)).result()
+    winner = tasks[0] if tasks[0] in done and not tasks[0].cancelled() else tasks[1]
+    return winner.result()

@@ -137,7 +137,7 @@ class Execution:
             if failure is not None:
                 return verdict.complete(failure[0], None, failure[1])
         result = await self._stage("run", self._run_argv(toolchain), compiling=False)
-        status, reason = verdict.run_status(result)
+        status, reason = verdict.run_status(result, self._limits(compiling=False).cpu_soft_s)
         return verdict.complete(status, result, reason)
 
     def _compile_argv(self, toolchain: Toolchain) -> list[str]:

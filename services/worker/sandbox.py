@@ -60,9 +60,15 @@ class StageLimits:
 
     @property
     def cpu_rlimit(self) -> int:
-        # One second above the wall limit: the worker's wall clock normally fires first, and the
-        # kernel's SIGXCPU/SIGKILL catches a program that burns CPU on many threads at once.
-        return math.ceil(self.cpu_s) + 1
+        # The hard limit. Firejail sets soft = hard, so the kernel would SIGKILL at once; the
+        # reaper lowers the soft limit one second (cpu_soft_s), so a CPU-bound program first gets
+        # SIGXCPU, which the verdict reports as a timeout. Both are above the wall limit: the
+        # worker's wall clock normally fires first, these catch many threads burning CPU at once.
+        return math.ceil(self.cpu_s) + 2
+
+    @property
+    def cpu_soft_s(self) -> int:
+        return self.cpu_rlimit - 1
 
 
 def firejail_options(job_dir: Path, status_fd: int, limits: StageLimits) -> list[str]:

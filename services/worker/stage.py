@@ -189,6 +189,20 @@ class Stage:
     async def run(self, emit: Emit, feed: InputFeed | None, kill: asyncio.Event) -> StageResult:
         started = time.monotonic()
         proc = await self._spawn(feed is not None)
+        try:
+            return await self._watch(proc, started, emit, feed, kill)
+        finally:
+            if proc.returncode is None:  # the watch failed or was cancelled: never leave it
+                self._kill(proc)
+
+    async def _watch(
+        self,
+        proc: asyncio.subprocess.Process,
+        started: float,
+        emit: Emit,
+        feed: InputFeed | None,
+        kill: asyncio.Event,
+    ) -> StageResult:
         budget = OutputBudget(self.output_bytes)
         assert proc.stdout and proc.stderr
         async with asyncio.TaskGroup() as tg:

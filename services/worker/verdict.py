@@ -20,7 +20,9 @@ def signal_name(number: int | None) -> str | None:
         return f"SIG{number}"
 
 
-def run_status(result: StageResult) -> tuple[Status, str | None]:
+def run_status(result: StageResult, cpu_limit_s: float | None = None) -> tuple[Status, str | None]:
+    """`cpu_limit_s`: the soft CPU limit; a program that ignored SIGXCPU and was then killed at
+    the hard limit is a timeout too."""
     reaper = result.reaper
     if result.stopped is Stop.KILLED:
         return Status.KILLED, "stopped by the client"
@@ -32,7 +34,9 @@ def run_status(result: StageResult) -> tuple[Status, str | None]:
         return Status.MEMORY_LIMIT, "the program ran out of its memory limit"
     if reaper is None:
         return Status.RUNTIME_ERROR, "the program ended its own supervisor; no exit status"
-    if reaper.signal in TIMEOUT_SIGNALS:
+    if reaper.signal in TIMEOUT_SIGNALS or (
+        reaper.signal == signals.SIGKILL and cpu_limit_s and reaper.cpu_s >= cpu_limit_s
+    ):
         return Status.TIMEOUT, "the program used up its CPU time limit"
     if reaper.signal or reaper.exit_code:
         return Status.RUNTIME_ERROR, None

@@ -18,7 +18,8 @@ from lib.errors import ConfigError, ServiceUnavailable
 from lib.events import EventLog
 from lib.jobs import JobSpec
 from lib.keys import Keys
-from lib.store import Redis
+from lib.protocol import Complete, Status
+from lib.store import Redis, translate_errors
 from services.worker import cgroups, natives, slots, toolchains, workspace
 from services.worker.execution import Execution, Runtime
 from services.worker.sandbox import SANDBOX_PATH, Slot
@@ -118,25 +119,37 @@ class Worker:
         )
         try:
             await Execution(self.runtime, slot, spec, events).run()
-            await queue.ack(self.redis, self.keys, entry_id)
-        except Exception:  # a task's top: log with the job id, never lose the slot
+        except Exception:  # a task's top: log with the job id, tell the client, keep the slot
             log.exception("job %s: failed", spec.job_id)
+            await self._report_failure(events)
+        try:
+            await queue.ack(self.redis, self.keys, entry_id)
+        except ServiceUnavailable as exc:
+            log.warning("job %s: not acknowledged (%s); it stays pending", spec.job_id, exc)
         finally:
             self.free.put_nowait(slot)
             log.info("job %s: done in %.3fs", spec.job_id, time.monotonic() - started)
 
-    async def _heartbeat(self) -> None:
-        info = json.dumps(
-            {
-                "id": self.id,
-                "languages": {k: t.version for k, t in self.runtime.toolchains.items()},
-                "slots": self.free.qsize(),
-            }
+    async def _report_failure(self, events: EventLog) -> None:
+        final = Complete(
+            exit_code=None,
+            execution_time=0.0,
+            status=Status.INTERNAL_ERROR,
+            message="the worker failed to run the job",
         )
+        try:
+            await events.publish(final)
+        except ServiceUnavailable:
+            log.error("job %s: cannot publish the internal error either", events.job_id)
+
+    async def _heartbeat(self) -> None:
+        languages = {k: t.version for k, t in self.runtime.toolchains.items()}
         while not self.stopping.is_set():
+            info = json.dumps({"id": self.id, "languages": languages, "free": self.free.qsize()})
             try:
-                await self.redis.set(self.keys.worker(self.id), info, ex=HEARTBEAT_TTL_S)
-            except Exception as exc:  # noqa: BLE001 - heartbeat must outlive Redis outages
+                async with translate_errors():
+                    await self.redis.set(self.keys.worker(self.id), info, ex=HEARTBEAT_TTL_S)
+            except ServiceUnavailable as exc:
                 log.warning("heartbeat failed: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), HEARTBEAT_S)

@@ -228,3 +228,15 @@ async def test_events_in_order_then_normal_close(stack: Stack) -> None:
 async def test_concurrent_jobs(stack: Stack) -> None:
     outs = await asyncio.gather(*(run(stack, "python", f"print({i} * {i})\n") for i in range(6)))
     assert [o.stdout for o in outs] == [f"{i * i}\n" for i in range(6)]
+
+
+async def test_cpu_time_limit_across_threads_is_timeout(stack: Stack) -> None:
+    # Two threads burn CPU twice as fast as the wall clock runs: the CPU rlimit fires first.
+    code = (
+        "#include <pthread.h>\n"
+        "static void *spin(void *arg) { volatile unsigned long i = 0; for (;;) i++; return arg; }\n"
+        "int main(void) { pthread_t t; pthread_create(&t, 0, spin, 0); spin(0); }\n"
+    )
+    out = await run(stack, "c", code, limits={"time_s": 3})
+    assert out.status == "timeout"
+    assert out.complete["signal"] in ("SIGXCPU", None)

@@ -406,14 +406,18 @@ def test_code_counts_toward_the_total() -> None:
 def test_too_many_files_is_refused() -> None:
     build_spec(execute(files=files("a.py", "b.py", "c.py", "d.py")), SETTINGS)
     exc = refused(
-        execute(files=files("a.py", "b.py", "c.py", "d.py", "e.py")), ErrorCode.CODE_TOO_LARGE
+        execute(files=files("a.py", "b.py", "c.py", "d.py", "e.py")),
+        ErrorCode.CODE_TOO_LARGE,
+        cls=MessageTooLarge,
     )
-    assert isinstance(exc, InvalidRequest)
+    assert exc.close_code == 1009
 
 
 def test_code_counts_as_a_file() -> None:
     refused(
-        execute(code="x", files=files("a.py", "b.py", "c.py", "d.py")), ErrorCode.CODE_TOO_LARGE
+        execute(code="x", files=files("a.py", "b.py", "c.py", "d.py")),
+        ErrorCode.CODE_TOO_LARGE,
+        cls=MessageTooLarge,
     )
 
 
@@ -460,8 +464,8 @@ def test_stdin_up_to_the_limit_is_accepted() -> None:
 
 
 def test_stdin_over_the_limit_is_refused() -> None:
-    refused(execute(stdin="s" * 1025), ErrorCode.INPUT_TOO_LARGE)
-    refused(execute(stdin="\u00e9" * 513), ErrorCode.INPUT_TOO_LARGE)
+    refused(execute(stdin="s" * 1025), ErrorCode.INPUT_TOO_LARGE, cls=MessageTooLarge)
+    refused(execute(stdin="\u00e9" * 513), ErrorCode.INPUT_TOO_LARGE, cls=MessageTooLarge)
 
 
 def test_stdin_with_a_lone_surrogate_is_refused() -> None:

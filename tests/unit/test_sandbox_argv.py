@@ -110,10 +110,12 @@ def test_no_separator_and_no_profile_inside_the_options() -> None:
 
 @pytest.mark.parametrize(
     ("cpu_s", "expected"),
-    [(2.5, 4), (2.0, 3), (0.1, 2), (1.0, 2), (10.01, 12), (30, 31)],
+    [(2.5, 5), (2.0, 4), (0.1, 3), (1.0, 3), (10.01, 13), (30, 32)],
 )
-def test_cpu_rlimit_is_ceil_plus_one(cpu_s: float, expected: int) -> None:
+def test_cpu_rlimit_is_ceil_plus_two_and_soft_one_less(cpu_s: float, expected: int) -> None:
+    # Hard limit for Firejail; the reaper lowers the soft limit by one second (SIGXCPU first).
     assert limits(cpu_s=cpu_s).cpu_rlimit == expected
+    assert limits(cpu_s=cpu_s).cpu_soft_s == expected - 1
     assert option_values(options(cpu_s=cpu_s), "--rlimit-cpu") == [str(expected)]
 
 

@@ -276,3 +276,12 @@ def test_complete_memory_is_an_int() -> None:
     msg = complete(Status.OK, result(status=reaper(max_rss_kb=0), peak_kb=None))
     assert msg.memory_kb == 0
     assert isinstance(msg.memory_kb, int)
+
+
+def test_sigkill_at_the_hard_cpu_limit_is_a_timeout() -> None:
+    # A program that ignores SIGXCPU is killed at the hard limit, one second later.
+    hit = result(status=reaper(None, SIGKILL, cpu_s=4.2))
+    assert run_status(hit, cpu_limit_s=4)[0] is Status.TIMEOUT
+    below = result(status=reaper(None, SIGKILL, cpu_s=1.0))
+    assert run_status(below, cpu_limit_s=4)[0] is Status.RUNTIME_ERROR
+    assert run_status(hit)[0] is Status.RUNTIME_ERROR  # no limit known: just a signal

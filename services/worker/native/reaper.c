@@ -61,6 +61,14 @@ int main(int argc, char **argv) {
     fcntl(status_fd, F_SETFD, FD_CLOEXEC);
     struct rlimit no_core = {0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
+    /* Firejail sets the CPU limit's soft and hard values equal, so the kernel would SIGKILL; one
+     * second less for the soft limit gives SIGXCPU first, which the worker reads as a timeout. */
+    struct rlimit cpu_limit;
+    if (getrlimit(RLIMIT_CPU, &cpu_limit) == 0 && cpu_limit.rlim_max != RLIM_INFINITY &&
+        cpu_limit.rlim_max > 1) {
+        cpu_limit.rlim_cur = cpu_limit.rlim_max - 1;
+        setrlimit(RLIMIT_CPU, &cpu_limit);
+    }
 
     char pid_ns[64] = "?", net_ns[64] = "?";
     ssize_t n = readlink("/proc/self/ns/pid", pid_ns, sizeof pid_ns - 1);
