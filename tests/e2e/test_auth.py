@@ -145,6 +145,7 @@ async def test_no_execute_within_deadline(stack: Stack) -> None:
         started = time.monotonic()
         await conn.finish(timeout=15)
     assert conn.outcome.error["code"] == "execute_timeout"
+    assert conn.outcome.close_code == 1008
     assert 4 <= time.monotonic() - started < 10
 
 
