@@ -57,6 +57,7 @@ class Settings(BaseSettings):
 
     # -- worker --
     worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, gt=0)
+    shutdown_grace_s: float = Field(default=10.0, ge=0)  # running jobs' time to finish on SIGTERM
     languages: str = ""  # comma-separated names this worker serves; empty: every one it finds
     compile_memory_mb: int = Field(default=1024, gt=0)
     max_processes: int = Field(default=64, gt=0)

@@ -10,7 +10,7 @@ from lib import streams
 from lib.keys import Keys
 from lib.protocol import Complete, Eof, Error, Input, Kill, Output, encode, parse_run_control
 from lib.protocol import parse_server_message as parse_event
-from lib.store import Redis
+from lib.store import Redis, translate_errors
 
 ServerEvent = Output | Complete | Error
 Control = Input | Eof | Kill
@@ -25,6 +25,7 @@ class EventLog:
         self.redis = redis
         self.job_id = job_id
         self.events_key = keys.events(job_id)
+        self.started_key = keys.started(job_id)
         self.input_key = keys.input(job_id)
         self.ttl_s = ttl_s
 
@@ -34,6 +35,16 @@ class EventLog:
     async def read_events(self, after: str, block_ms: int) -> list[tuple[str, ServerEvent]]:
         entries = await streams.read(self.redis, self.events_key, after, block_ms)
         return [(entry_id, parse_event(payload)) for entry_id, payload in entries]
+
+    async def mark_started(self, worker_id: str) -> None:
+        """Recorded before user code first runs: a job whose worker dies after this is not
+        retried (its program may have had effects, and its input is spent)."""
+        async with translate_errors():
+            await self.redis.set(self.started_key, worker_id, ex=self.ttl_s)
+
+    async def was_started(self) -> bool:
+        async with translate_errors():
+            return bool(await self.redis.exists(self.started_key))
 
     async def send_control(self, control: Control) -> str:
         return await streams.append(self.redis, self.input_key, encode(control), self.ttl_s)

@@ -3,8 +3,9 @@
 {p}:queue                 stream of job specs; consumer group `workers`
 {p}:job:{id}:events       stream of server messages for one job (read from id 0)
 {p}:job:{id}:input        stream of input/eof/kill for one job (read from id 0)
+{p}:job:{id}:started      set by the worker just before the job's first stage (user code) runs
 {p}:jti:{jti}             a job token's single use, claimed with SET NX EX
-{p}:worker:{id}           a live worker's heartbeat (hash, expires)
+{p}:worker:{id}           a live worker's heartbeat (JSON, expires)
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class Keys:
 
     def input(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}:input"
+
+    def started(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}:started"
 
     def token_use(self, jti: str) -> str:
         return f"{self.prefix}:jti:{jti}"

@@ -51,6 +51,47 @@ async def claim(
     return None
 
 
+async def orphans(
+    redis: Redis, keys: Keys, live: set[str], min_idle_ms: int, count: int = 100
+) -> list[str]:
+    """Entry ids of claimed jobs whose worker is not among the `live` workers."""
+    async with translate_errors():
+        pending = await redis.xpending_range(keys.queue, WORKER_GROUP, "-", "+", count)
+    return [
+        _text(p["message_id"])
+        for p in pending
+        if _text(p["consumer"]) not in live and int(p["time_since_delivered"]) >= min_idle_ms
+    ]
+
+
+async def peek(redis: Redis, keys: Keys, entry_id: str) -> JobSpec | None:
+    """The job of a queue entry without claiming it; None if it is gone or unreadable."""
+    async with translate_errors():
+        reply = await redis.xrange(keys.queue, entry_id, entry_id, count=1)
+    for _id, fields in reply or []:
+        try:
+            return JobSpec.model_validate_json((fields or {}).get(FIELD.encode(), b""))
+        except ValidationError:
+            return None
+    return None
+
+
+async def take_over(
+    redis: Redis, keys: Keys, consumer: str, entry_id: str, min_idle_ms: int
+) -> bool:
+    """Claim a dead worker's entry; False if another worker took it first (XCLAIM resets the
+    entry's idle time, so only one claimant within min_idle_ms succeeds)."""
+    async with translate_errors():
+        reply = await redis.xclaim(
+            keys.queue, WORKER_GROUP, consumer, min_idle_ms, [entry_id], justid=True
+        )
+    return bool(reply)
+
+
+def _text(value: str | bytes | int) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 async def ack(redis: Redis, keys: Keys, entry_id: str) -> None:
     """Acknowledge and delete a finished job's entry (it holds the user's code)."""
     async with translate_errors():

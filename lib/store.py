@@ -19,6 +19,9 @@ else:
     Redis = aioredis.Redis
 
 CONNECT_TIMEOUT_S = 3.0
+# Every blocking read (XREAD/XREADGROUP BLOCK) in this project waits at most 5 s, so a reply is due
+# within this; redis-py 8's default of 5 s would time out a full-length blocking read.
+SOCKET_TIMEOUT_S = 15.0
 T = TypeVar("T")
 
 
@@ -29,6 +32,7 @@ def connect(url: str, max_connections: int = 10_000) -> Redis:
         max_connections=max_connections,
         timeout=CONNECT_TIMEOUT_S,
         socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_timeout=SOCKET_TIMEOUT_S,
         health_check_interval=30,
         decode_responses=False,
     )

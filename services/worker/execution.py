@@ -98,13 +98,22 @@ class Runtime:
 
 
 class Execution:
-    def __init__(self, runtime: Runtime, slot: Slot, spec: JobSpec, log_: EventLog) -> None:
+    def __init__(
+        self, runtime: Runtime, slot: Slot, spec: JobSpec, log_: EventLog, worker_id: str
+    ) -> None:
         self.rt = runtime
         self.slot = slot
         self.spec = spec
         self.events = log_
+        self.worker_id = worker_id
         self.feed = InputFeed()
         self.job_dir: Path | None = None
+        self.kill_reason: str | None = None  # set when the worker, not the client, stops the job
+
+    def kill(self, reason: str) -> None:
+        """Stop the job from the worker's side (shutdown); it ends `killed` with `reason`."""
+        self.kill_reason = reason
+        self.feed.kill.set()
 
     async def run(self) -> None:
         """Run the job and publish its terminal event; never raises for the program's faults."""
@@ -131,14 +140,18 @@ class Execution:
         if toolchain is None:
             raise ToolchainMissing(self.spec.language)
         self.job_dir = workspace.create(self.slot, self.spec.job_id, self.spec.files)
+        await self.events.mark_started(self.worker_id)
         if toolchain.language.compiled:
             compiled = await self._stage("compile", self._compile_argv(toolchain), compiling=True)
             failure = verdict.compile_failure(compiled, self.rt.settings.compilation_timeout)
             if failure is not None:
-                return verdict.complete(failure[0], None, failure[1])
+                return verdict.complete(failure[0], None, self._reason(*failure))
         result = await self._stage("run", self._run_argv(toolchain), compiling=False)
         status, reason = verdict.run_status(result, self._limits(compiling=False).cpu_soft_s)
-        return verdict.complete(status, result, reason)
+        return verdict.complete(status, result, self._reason(status, reason))
+
+    def _reason(self, status: Status, reason: str | None) -> str | None:
+        return self.kill_reason if status is Status.KILLED and self.kill_reason else reason
 
     def _compile_argv(self, toolchain: Toolchain) -> list[str]:
         lang = toolchain.language

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -12,14 +11,14 @@ import socket
 import time
 import uuid
 
-from lib import queue
+from lib import queue, registry
 from lib.config import Settings
 from lib.errors import ConfigError, ServiceUnavailable
 from lib.events import EventLog
 from lib.jobs import JobSpec
 from lib.keys import Keys
 from lib.protocol import Complete, Status
-from lib.store import Redis, translate_errors
+from lib.store import Redis
 from services.worker import cgroups, natives, slots, toolchains, workspace
 from services.worker.execution import Execution, Runtime
 from services.worker.sandbox import SANDBOX_PATH, Slot
@@ -28,9 +27,9 @@ from services.worker.stage import own_namespaces
 log = logging.getLogger(__name__)
 
 CLAIM_BLOCK_MS = 2000
-HEARTBEAT_S = 5
-HEARTBEAT_TTL_S = 15
-RETRY_DELAY_S = 1.0
+RECOVER_EVERY_S = 2.0
+# A pending entry whose worker has no heartbeat is taken over once it has been idle this long.
+ORPHAN_IDLE_MS = 1000
 
 
 def prepare_runtime(settings: Settings) -> tuple[Runtime, list[Slot], list[int]]:
@@ -64,6 +63,10 @@ def prepare_runtime(settings: Settings) -> tuple[Runtime, list[Slot], list[int]]
 
 
 class Worker:
+    """Claims jobs while it has free slots, recovers the jobs of dead workers, and shuts down
+    gracefully: on stop() it claims nothing more, lets running jobs finish for up to
+    SHUTDOWN_GRACE_S, then kills them (status `killed`, with a message) and returns."""
+
     def __init__(self, settings: Settings, redis: Redis, runtime: Runtime, slot_list: list[Slot]):
         self.settings = settings
         self.redis = redis
@@ -73,6 +76,9 @@ class Worker:
         self.free: asyncio.Queue[Slot] = asyncio.Queue()
         for slot in slot_list:
             self.free.put_nowait(slot)
+        self.running: dict[str, Execution] = {}
+        self.idle = asyncio.Event()  # set while no job runs
+        self.idle.set()
         self.stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -83,32 +89,56 @@ class Worker:
             ", ".join(sorted(self.runtime.toolchains)),
         )
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._heartbeat())
+            heartbeat = tg.create_task(self._heartbeat())
+            tg.create_task(self._recover_loop(tg))
             await self._claim_loop(tg)
-            self.stopping.set()
+            await self._drain_running()
+            heartbeat.cancel()
+        with contextlib.suppress(ServiceUnavailable):
+            await registry.leave(self.redis, self.keys, self.id)
+        log.info("worker %s stopped", self.id)
 
     def stop(self) -> None:
+        """Begin a graceful shutdown; calling it again changes nothing."""
+        if not self.stopping.is_set():
+            log.info("worker %s stopping: no new jobs, %d running", self.id, len(self.running))
         self.stopping.set()
 
+    async def _next_slot(self) -> Slot | None:
+        """A free slot, or None once stopping."""
+        getter = asyncio.ensure_future(self.free.get())
+        stopper = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait([getter, stopper], return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if getter.done() and not self.stopping.is_set():
+            return getter.result()
+        getter.cancel()
+        if getter.done() and not getter.cancelled():
+            self.free.put_nowait(getter.result())
+        return None
+
     async def _claim_loop(self, tg: asyncio.TaskGroup) -> None:
-        while not self.stopping.is_set():
-            slot = await self.free.get()
+        backoff = Backoff()
+        while (slot := await self._next_slot()) is not None:
             try:
                 await queue.ensure_group(self.redis, self.keys)
                 claimed = await queue.claim(self.redis, self.keys, self.id, CLAIM_BLOCK_MS)
             except ServiceUnavailable as exc:
                 self.free.put_nowait(slot)
-                log.warning("redis unavailable (%s); retrying", exc)
-                await asyncio.sleep(RETRY_DELAY_S)
+                await backoff.wait(f"claim: {exc}", self.stopping)
                 continue
-            if claimed is None:
+            backoff.reset()
+            if claimed is None or self.stopping.is_set():
                 self.free.put_nowait(slot)
-                continue
+                continue  # a job claimed while stopping stays pending; a live worker recovers it
             entry_id, spec = claimed
             tg.create_task(self._run_job(slot, entry_id, spec))
 
+    def _events(self, spec: JobSpec) -> EventLog:
+        return EventLog(self.redis, self.keys, spec.job_id, self.settings.event_ttl_s)
+
     async def _run_job(self, slot: Slot, entry_id: str, spec: JobSpec) -> None:
-        events = EventLog(self.redis, self.keys, spec.job_id, self.settings.event_ttl_s)
+        events = self._events(spec)
         started = time.monotonic()
         log.info(
             "job %s: %s on %s, queued %.3fs",
@@ -117,39 +147,105 @@ class Worker:
             slot.user,
             time.time() - spec.enqueued_at,
         )
+        execution = Execution(self.runtime, slot, spec, events, self.id)
+        self.running[spec.job_id] = execution
+        self.idle.clear()
         try:
-            await Execution(self.runtime, slot, spec, events).run()
+            await execution.run()
         except Exception:  # a task's top: log with the job id, tell the client, keep the slot
             log.exception("job %s: failed", spec.job_id)
-            await self._report_failure(events)
+            await self._report(events, "the worker failed to run the job")
+        finally:
+            del self.running[spec.job_id]
+            if not self.running:
+                self.idle.set()
+            self.free.put_nowait(slot)
+            log.info("job %s: done in %.3fs", spec.job_id, time.monotonic() - started)
+        await self._ack(spec.job_id, entry_id)
+
+    async def _ack(self, job_id: str, entry_id: str) -> None:
         try:
             await queue.ack(self.redis, self.keys, entry_id)
         except ServiceUnavailable as exc:
-            log.warning("job %s: not acknowledged (%s); it stays pending", spec.job_id, exc)
-        finally:
-            self.free.put_nowait(slot)
-            log.info("job %s: done in %.3fs", spec.job_id, time.monotonic() - started)
+            log.warning("job %s: not acknowledged (%s); it stays pending", job_id, exc)
 
-    async def _report_failure(self, events: EventLog) -> None:
+    async def _report(self, events: EventLog, message: str) -> None:
         final = Complete(
-            exit_code=None,
-            execution_time=0.0,
-            status=Status.INTERNAL_ERROR,
-            message="the worker failed to run the job",
+            exit_code=None, execution_time=0.0, status=Status.INTERNAL_ERROR, message=message
         )
         try:
             await events.publish(final)
         except ServiceUnavailable:
             log.error("job %s: cannot publish the internal error either", events.job_id)
 
+    async def _drain_running(self) -> None:
+        """Graceful shutdown: running jobs get SHUTDOWN_GRACE_S to finish, then are killed."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.idle.wait(), self.settings.shutdown_grace_s)
+        for execution in list(self.running.values()):
+            execution.kill("the worker shut down before the job finished")
+        await self.idle.wait()
+
+    # -- recovering the jobs of dead workers ---------------------------------------------------
+
+    async def _recover_loop(self, tg: asyncio.TaskGroup) -> None:
+        while not self.stopping.is_set():
+            try:
+                await self._recover(tg)
+            except ServiceUnavailable as exc:
+                log.warning("recovery: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), RECOVER_EVERY_S)
+
+    async def _recover(self, tg: asyncio.TaskGroup) -> None:
+        live = set(await registry.live(self.redis, self.keys)) | {self.id}
+        for entry_id in await queue.orphans(self.redis, self.keys, live, ORPHAN_IDLE_MS):
+            spec = await queue.peek(self.redis, self.keys, entry_id)
+            if spec is None or await self._events(spec).was_started():
+                # The program had started: running it again could repeat its effects (and its
+                # input is spent), so the client gets a clear internal_error instead.
+                if await queue.take_over(self.redis, self.keys, self.id, entry_id, ORPHAN_IDLE_MS):
+                    await self._fail_orphan(entry_id, spec)
+                continue
+            slot = await self._next_slot()
+            if slot is None:
+                return
+            if await queue.take_over(self.redis, self.keys, self.id, entry_id, ORPHAN_IDLE_MS):
+                log.info("job %s: retried after its worker died before it started", spec.job_id)
+                tg.create_task(self._run_job(slot, entry_id, spec))
+            else:
+                self.free.put_nowait(slot)
+
+    async def _fail_orphan(self, entry_id: str, spec: JobSpec | None) -> None:
+        if spec is not None:
+            log.warning("job %s: its worker died while it ran", spec.job_id)
+            await self._report(
+                self._events(spec), "the worker running this job stopped unexpectedly"
+            )
+        await queue.ack(self.redis, self.keys, entry_id)
+
     async def _heartbeat(self) -> None:
         languages = {k: t.version for k, t in self.runtime.toolchains.items()}
-        while not self.stopping.is_set():
-            info = json.dumps({"id": self.id, "languages": languages, "free": self.free.qsize()})
+        while True:
+            info = {"languages": languages, "free": self.free.qsize(), "running": len(self.running)}
             try:
-                async with translate_errors():
-                    await self.redis.set(self.keys.worker(self.id), info, ex=HEARTBEAT_TTL_S)
+                await registry.beat(self.redis, self.keys, self.id, info)
             except ServiceUnavailable as exc:
                 log.warning("heartbeat failed: %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), HEARTBEAT_S)
+            await asyncio.sleep(registry.HEARTBEAT_S)
+
+
+class Backoff:
+    """Exponential back-off for a loop that keeps failing on Redis; never a crash loop."""
+
+    def __init__(self, first: float = 0.2, most: float = 5.0) -> None:
+        self.first, self.most, self.delay = first, most, first
+
+    def reset(self) -> None:
+        self.delay = self.first
+
+    async def wait(self, reason: str, stop: asyncio.Event) -> None:
+        log.warning("redis unavailable (%s); retrying in %.1fs", reason, self.delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), self.delay)
+        self.delay = min(self.delay * 2, self.most)

@@ -1,0 +1,37 @@
+"""Live workers: each refreshes a heartbeat key that expires, so a dead worker vanishes from
+here within HEARTBEAT_TTL_S. Used by workers (to recover a dead one's jobs), /ready and /metrics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lib.keys import Keys
+from lib.store import Redis, translate_errors
+
+HEARTBEAT_S = 2.0
+HEARTBEAT_TTL_S = 6
+
+
+async def beat(redis: Redis, keys: Keys, worker_id: str, info: dict[str, Any]) -> None:
+    async with translate_errors():
+        await redis.set(keys.worker(worker_id), json.dumps(info), ex=HEARTBEAT_TTL_S)
+
+
+async def leave(redis: Redis, keys: Keys, worker_id: str) -> None:
+    async with translate_errors():
+        await redis.delete(keys.worker(worker_id))
+
+
+async def live(redis: Redis, keys: Keys) -> dict[str, dict[str, Any]]:
+    """Every live worker's id and its last heartbeat."""
+    found: dict[str, dict[str, Any]] = {}
+    async with translate_errors():
+        names = [name async for name in redis.scan_iter(match=keys.worker_pattern, count=500)]
+        values = await redis.mget(names) if names else []
+    prefix = keys.worker("")
+    for name, value in zip(names, values, strict=True):
+        if value is not None:
+            key = name.decode() if isinstance(name, bytes) else name
+            found[key.removeprefix(prefix)] = json.loads(value)
+    return found
