@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     max_input_kb: int = Field(default=8192, gt=0)
     event_ttl_s: int = Field(default=3600, gt=0)
     code_validation: ValidationMode = ValidationMode.DENY
+    validation_policy: str = ""  # a TOML policy file; empty: lib/validation/policy.toml
 
     # -- limits: each is both the default of a job and the cap a job may ask for --
     execution_timeout: float = Field(default=10.0, gt=0)

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 from lib import streams
 from lib.keys import Keys
-from lib.protocol import Complete, Eof, Error, Input, Kill, Output, encode, parse_run_control
+from lib.protocol import (
+    Complete,
+    Eof,
+    Error,
+    Input,
+    Kill,
+    Output,
+    ValidationWarning,
+    encode,
+    parse_run_control,
+)
 from lib.protocol import parse_server_message as parse_event
 from lib.store import Redis, translate_errors
 
-ServerEvent = Output | Complete | Error
+ServerEvent = Output | Complete | Error | ValidationWarning
 Control = Input | Eof | Kill
 
 __all__ = ["EventLog", "parse_event"]

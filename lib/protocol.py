@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     CODE_TOO_LARGE = "code_too_large"
     INPUT_TOO_LARGE = "input_too_large"
     LANGUAGE_UNAVAILABLE = "language_unavailable"
+    CODE_REJECTED = "code_rejected"
     UNAVAILABLE = "unavailable"
     INTERNAL_ERROR = "internal_error"
 
@@ -139,14 +140,39 @@ class Complete(_Message):
     message: str | None = None  # present for internal_error and limits, for humans
 
 
+class CodeViolation(_Message):
+    """One finding of the code validator, with its place in the user's files (1-based)."""
+
+    rule: str
+    message: str
+    file: str
+    line: int
+    col: int
+    action: Literal["warn", "deny"]
+
+
 class Error(_Message):
     type: Literal["error"] = "error"
     code: ErrorCode
     message: str
+    violations: list[CodeViolation] | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
-ServerMessage = Annotated[Output | Complete | Error, Field(discriminator="type")]
-_server_adapter: TypeAdapter[Output | Complete | Error] = TypeAdapter(ServerMessage)
+class ValidationWarning(_Message):
+    """Validator findings that do not stop the job (policy `warn`); sent before any output."""
+
+    type: Literal["warning"] = "warning"
+    code: Literal["code_warnings"] = "code_warnings"
+    message: str
+    violations: list[CodeViolation]
+
+
+ServerMessage = Annotated[
+    Output | Complete | Error | ValidationWarning, Field(discriminator="type")
+]
+_server_adapter: TypeAdapter[Output | Complete | Error | ValidationWarning] = TypeAdapter(
+    ServerMessage
+)
 
 
 def parse_client_message(raw: str | bytes) -> Execute | Input | Eof | Kill:
@@ -170,7 +196,7 @@ def parse_run_control(raw: str | bytes) -> Input | Eof | Kill:
     return _control_adapter.validate_json(raw)
 
 
-def parse_server_message(raw: str | bytes) -> Output | Complete | Error:
+def parse_server_message(raw: str | bytes) -> Output | Complete | Error | ValidationWarning:
     return _server_adapter.validate_json(raw)
 
 
@@ -188,5 +214,5 @@ def encode(message: _Message) -> str:
     return message.model_dump_json(exclude_none=False)
 
 
-def is_terminal(message: Output | Complete | Error) -> bool:
+def is_terminal(message: Output | Complete | Error | ValidationWarning) -> bool:
     return isinstance(message, Complete | Error)

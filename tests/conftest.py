@@ -196,3 +196,16 @@ def stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -
     yield s
     s.gateway.stop()
     s.worker.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox_stack(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """A stack with CODE_VALIDATION=off, for tests of what the sandbox alone must stop."""
+    s = start_stack(
+        redis_server.url, tmp_path_factory.mktemp("sandbox-logs"), CODE_VALIDATION="off"
+    )
+    yield s
+    s.gateway.stop()
+    s.worker.stop()

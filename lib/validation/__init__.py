@@ -7,8 +7,11 @@ nothing, since code can always be built in ways a static look cannot follow.
 
 Pure: no I/O but reading the policy file once (`load_policy`). Use:
 
-    validator = Validator(load_policy(None, settings.code_validation))
-    warnings = validator.enforce(spec.language, spec.files)  # raises CodeRejected on a deny
+    validator = Validator(load_policy(None, settings.code_validation))  # once, at start-up
+    warnings = await asyncio.to_thread(validator.enforce, spec.language, spec.files)
+
+`enforce` raises CodeRejected on a deny. A check takes milliseconds for ordinary programs but
+may use its whole time budget (2 s) on hostile ones, hence a thread, not the event loop.
 
 A syntax error is not a rejection: the compiler or interpreter reports it; validation reports
 whatever it can still see. Input over the size, depth or time limits is refused with

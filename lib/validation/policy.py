@@ -83,7 +83,11 @@ RULES: Mapping[str, Rule] = MappingProxyType(
             Rule("js.child-process", Action.DENY, "starting programs: child_process, execve"),
             Rule("js.net", Action.DENY, "networking: net, dgram, http, https, http2, tls, dns"),
             Rule("js.vm", Action.DENY, "engine internals: vm, v8, inspector, repl"),
-            Rule("js.worker-threads", Action.DENY, "more threads or processes: worker_threads"),
+            Rule(
+                "js.worker-threads",
+                Action.DENY,
+                "more threads or processes: worker_threads, cluster",
+            ),
             Rule(
                 "js.process-binding",
                 Action.DENY,
@@ -152,7 +156,7 @@ class Policy(Mapping[str, Action]):
 
     def active(self, language: str) -> bool:
         """Whether any rule of this language is on; if none is, the code need not be parsed."""
-        return any(self._of(language) - {Action.OFF})
+        return bool(self._of(language) - {Action.OFF})
 
     def denies(self, language: str) -> bool:
         """Whether any rule of this language is a deny (in warn mode, none is)."""

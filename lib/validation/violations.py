@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal, cast
+from typing import Literal
 
 from lib.errors import RequestError
 from lib.protocol import CloseCode, ErrorCode
@@ -19,15 +19,6 @@ CODE_REJECTED = "code_rejected"
 MAX_LISTED = 5  # findings spelled out in the error message; all of them stay on `violations`
 
 Limit = Literal["size", "depth", "time"]
-
-
-def _code_rejected() -> ErrorCode:
-    # ErrorCode.CODE_REJECTED is added to lib/protocol.py separately; until it exists, the plain
-    # string stands in (a StrEnum member equals its string, so both serialize the same).
-    try:
-        return ErrorCode(CODE_REJECTED)
-    except ValueError:
-        return cast(ErrorCode, CODE_REJECTED)
 
 
 @dataclass(frozen=True)
@@ -63,7 +54,7 @@ class Violation:
 class CodeRejected(RequestError):
     """The code uses something the policy denies; `violations` lists every finding (warns too)."""
 
-    code = _code_rejected()
+    code = ErrorCode.CODE_REJECTED
     close_code = CloseCode.POLICY_VIOLATION  # RFC 6455 section 7.4.1: "violates its policy"
 
     def __init__(self, violations: Sequence[Violation], message: str | None = None) -> None:

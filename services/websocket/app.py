@@ -12,12 +12,15 @@ from starlette.websockets import WebSocket
 from lib.apikeys import ApiKeys
 from lib.config import Settings
 from lib.store import connect
+from lib.validation import Validator, load_policy
 from services.websocket import http
 from services.websocket.session import Session
 
 
 def create_app(settings: Settings) -> Starlette:
     settings.require_gateway_secrets()
+    # Parsers and the policy are built once per process, not per job.
+    validator = Validator(load_policy(settings.validation_policy or None, settings.code_validation))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -30,7 +33,7 @@ def create_app(settings: Settings) -> Starlette:
             await app.state.redis.aclose()
 
     async def execute(ws: WebSocket) -> None:
-        await Session(ws, settings, ws.app.state.redis).run()
+        await Session(ws, settings, ws.app.state.redis, validator).run()
 
     return Starlette(
         routes=[

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -32,6 +32,7 @@ from lib.keys import Keys
 from lib.protocol import (
     JOB_ID_PATTERN,
     CloseCode,
+    CodeViolation,
     Complete,
     Eof,
     Error,
@@ -39,10 +40,12 @@ from lib.protocol import (
     Execute,
     Input,
     Kill,
+    ValidationWarning,
     encode,
     parse_client_message,
 )
 from lib.store import Redis
+from lib.validation import CodeRejected, Validator, Violation
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,12 @@ class ClientGone(Exception):
 
 
 class Session:
-    def __init__(self, ws: WebSocket, settings: Settings, redis: Redis) -> None:
+    def __init__(
+        self, ws: WebSocket, settings: Settings, redis: Redis, validator: Validator
+    ) -> None:
         self.ws = ws
+        self.validator = validator
+        self.warnings: list[Violation] = []
         self.settings = settings
         self.redis = redis
         self.keys = Keys(settings.key_prefix)
@@ -71,6 +78,8 @@ class Session:
             spec = await self._admit(execute)
             await self._start(spec, execute.stdin)
             await self._relay()
+        except CodeRejected as exc:
+            await self._fail(exc.code, exc.message, exc.close_code, exc.violations)
         except RequestError as exc:
             await self._fail(exc.code, exc.message, exc.close_code)
         except ServiceUnavailable as exc:
@@ -107,11 +116,21 @@ class Session:
         self.job_id = execute.job_id
         spec = build_spec(execute, self.settings)
         self.input_bytes = len(utf8(execute.stdin or "", "stdin"))
+        # Up to the validator's time budget on hostile input: off the event loop.
+        self.warnings = await asyncio.to_thread(self.validator.enforce, spec.language, spec.files)
         await tokens.claim_once(self.redis, self.keys, claims)
         return spec
 
     async def _start(self, spec: JobSpec, stdin: str | None) -> None:
         self.events = EventLog(self.redis, self.keys, spec.job_id, self.settings.event_ttl_s)
+        if self.warnings:
+            # Through the event stream, so the warning comes first and a resumed client gets it.
+            await self.events.publish(
+                ValidationWarning(
+                    message=f"{len(self.warnings)} finding(s) of the code validator",
+                    violations=_violations(self.warnings),
+                )
+            )
         if stdin:
             await self.events.send_control(Input(type="input", data=stdin))
         await queue.enqueue(self.redis, self.keys, spec)
@@ -183,10 +202,17 @@ class Session:
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             raise ClientGone() from exc
 
-    async def _fail(self, code: ErrorCode, message: str, close: CloseCode) -> None:
+    async def _fail(
+        self,
+        code: ErrorCode,
+        message: str,
+        close: CloseCode,
+        violations: Sequence[Violation] = (),
+    ) -> None:
         log.info("job %s: error %s: %s", self.job_id, code.value, message)
+        error = Error(code=code, message=message, violations=_violations(violations) or None)
         with contextlib.suppress(ClientGone):
-            await self._send(encode(Error(code=code, message=message)))
+            await self._send(encode(error))
         await self._close(close)
 
     async def _close(self, code: CloseCode) -> None:
@@ -194,6 +220,10 @@ class Session:
             return
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await self.ws.close(int(code))
+
+
+def _violations(found: Sequence[Violation]) -> list[CodeViolation]:
+    return [CodeViolation.model_validate(v.as_dict()) for v in found]
 
 
 async def _race(first: Awaitable[Any], second: Awaitable[Any]) -> Any:

@@ -204,7 +204,8 @@ async def test_output_limit(stack: Stack) -> None:
     assert len(out.stdout.encode()) <= 64 * 1024
 
 
-async def test_no_network(stack: Stack) -> None:
+async def test_no_network(sandbox_stack: Stack) -> None:
+    stack = sandbox_stack  # validation off: the sandbox alone must stop it
     code = (
         "import socket\n"
         "try:\n"

@@ -460,6 +460,7 @@ def test_error_code_values() -> None:
         "code_too_large",
         "input_too_large",
         "language_unavailable",
+        "code_rejected",
         "unavailable",
         "internal_error",
     }

@@ -1,0 +1,11 @@
+const text = 'The quick brown fox jumps over the lazy dog';
+const vowels = text.match(/[aeiou]/gi) || [];
+console.log(vowels.length, text.replace(/\b(\w)/g, (m) => m.toUpperCase()));
+const obj = JSON.parse('{"a": [1, 2, {"b": null}]}');
+console.log(JSON.stringify(obj, null, 2));
+const { a: [first, , { b = 'default' }] } = obj;
+console.log(first, b ?? 'none', `${first}`.padStart(4, '0'));
+const words = text.toLowerCase().split(' ');
+const freq = words.reduce((m, w) => m.set(w, (m.get(w) || 0) + 1), new Map());
+console.log([...freq].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))[0]);
+console.log(Number.parseInt('ff', 16), (255).toString(2), Math.max(...[3, 9, 4]));
