@@ -24,12 +24,18 @@ class ValidationMode(StrEnum):
     DENY = "deny"
 
 
+class LogFormat(StrEnum):
+    JSON = "json"  # one JSON object per line (lib.logs)
+    TEXT = "text"  # plain lines, for a person at a terminal
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     # -- shared --
     redis_url: str = "redis://127.0.0.1:6379/0"
     log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.JSON
     key_prefix: str = "cexec"
 
     # -- gateway --
@@ -46,7 +52,12 @@ class Settings(BaseSettings):
     max_code_kb: int = Field(default=256, gt=0)
     max_args: int = Field(default=64, ge=0)
     max_input_kb: int = Field(default=8192, gt=0)
-    event_ttl_s: int = Field(default=3600, gt=0)
+    event_ttl_s: int = Field(default=3600, gt=0)  # how long a job's events stay resumable
+    resume_grace_s: float = Field(default=30.0, ge=0)  # a resumable job's wait for its client
+    # -- admission: 0 turns a limit off --
+    max_queue_length: int = Field(default=1000, ge=0)  # jobs queued or running, all keys
+    rate_limit_per_minute: int = Field(default=600, ge=0)  # job creations per API key
+    max_running_per_key: int = Field(default=50, ge=0)  # admitted, unfinished jobs per API key
     code_validation: ValidationMode = ValidationMode.DENY
     validation_policy: str = ""  # a TOML policy file; empty: lib/validation/policy.toml
 

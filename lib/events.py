@@ -36,6 +36,8 @@ class EventLog:
         self.job_id = job_id
         self.events_key = keys.events(job_id)
         self.started_key = keys.started(job_id)
+        self.attached_key = keys.attached(job_id)
+        self.record_key = keys.job(job_id)
         self.input_key = keys.input(job_id)
         self.ttl_s = ttl_s
 
@@ -55,6 +57,28 @@ class EventLog:
     async def was_started(self) -> bool:
         async with translate_errors():
             return bool(await self.redis.exists(self.started_key))
+
+    async def attach(self, lease_s: int) -> None:
+        """Renew the lease that says a client is connected (the gateway, every second)."""
+        async with translate_errors():
+            await self.redis.set(self.attached_key, "1", ex=lease_s)
+
+    async def detach(self) -> None:
+        async with translate_errors():
+            await self.redis.delete(self.attached_key)
+
+    async def is_attached(self) -> bool:
+        async with translate_errors():
+            return bool(await self.redis.exists(self.attached_key))
+
+    async def record(self, key_id: str) -> None:
+        """The job exists (for `resume`), whether or not it has published anything yet."""
+        async with translate_errors():
+            await self.redis.set(self.record_key, key_id, ex=self.ttl_s)
+
+    async def exists(self) -> bool:
+        async with translate_errors():
+            return bool(await self.redis.exists(self.record_key))
 
     async def send_control(self, control: Control) -> str:
         return await streams.append(self.redis, self.input_key, encode(control), self.ttl_s)

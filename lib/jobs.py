@@ -41,6 +41,8 @@ class JobSpec(BaseModel):
     args: list[str] = Field(default_factory=list)
     limits: Limits
     enqueued_at: float = Field(default_factory=time.time)
+    # With no client attached for longer than this, the worker kills the job (0: at once).
+    detach_grace_s: float = 0.0
 
 
 def utf8(text: str, what: str) -> bytes:
@@ -156,4 +158,5 @@ def build_spec(msg: Execute, settings: Settings) -> JobSpec:
         files=files,
         args=list(msg.args),
         limits=resolve_limits(msg, settings),
+        detach_grace_s=settings.resume_grace_s if msg.resumable else 0.0,
     )

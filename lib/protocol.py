@@ -59,6 +59,11 @@ class ErrorCode(StrEnum):
     LANGUAGE_UNAVAILABLE = "language_unavailable"
     CODE_REJECTED = "code_rejected"
     UNAVAILABLE = "unavailable"
+    QUEUE_FULL = "queue_full"
+    RATE_LIMITED = "rate_limited"
+    TOO_MANY_RUNNING = "too_many_running"
+    GOING_AWAY = "going_away"
+    RESUME_EXPIRED = "resume_expired"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -98,6 +103,16 @@ class Execute(_Message):
     args: list[str] = Field(default_factory=list)
     stdin: str | None = None
     limits: RequestLimits | None = None
+    resumable: bool = False  # ask for a resume token; the job then survives a lost connection
+
+
+class Resume(_Message):
+    """Instead of `execute`, on a new connection: reattach to a running or finished job."""
+
+    type: Literal["resume"]
+    job_id: str
+    resume_token: str
+    received: int = Field(default=0, ge=0)  # events (server messages from the job) already seen
 
 
 class Input(_Message):
@@ -113,10 +128,10 @@ class Kill(_Message):
     type: Literal["kill"]
 
 
-ClientMessage = Annotated[Execute | Input | Eof | Kill, Field(discriminator="type")]
+ClientMessage = Annotated[Execute | Resume | Input | Eof | Kill, Field(discriminator="type")]
 RunControl = Annotated[Input | Eof | Kill, Field(discriminator="type")]
 
-_client_adapter: TypeAdapter[Execute | Input | Eof | Kill] = TypeAdapter(ClientMessage)
+_client_adapter: TypeAdapter[Execute | Resume | Input | Eof | Kill] = TypeAdapter(ClientMessage)
 _control_adapter: TypeAdapter[Input | Eof | Kill] = TypeAdapter(RunControl)
 
 
@@ -158,6 +173,16 @@ class Error(_Message):
     violations: list[CodeViolation] | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
+class ResumeToken(_Message):
+    """First server message of a `resumable` job (never sent otherwise, nor kept in the job's
+    events): the token to reattach with `resume` after a lost connection."""
+
+    type: Literal["resume_token"] = "resume_token"
+    job_id: str
+    token: str
+    grace_s: float  # how long the job waits for a client to come back before it is killed
+
+
 class ValidationWarning(_Message):
     """Validator findings that do not stop the job (policy `warn`); sent before any output."""
 
@@ -175,7 +200,7 @@ _server_adapter: TypeAdapter[Output | Complete | Error | ValidationWarning] = Ty
 )
 
 
-def parse_client_message(raw: str | bytes) -> Execute | Input | Eof | Kill:
+def parse_client_message(raw: str | bytes) -> Execute | Resume | Input | Eof | Kill:
     """Parse one client frame; raises MalformedMessage (or subclasses) with a readable reason."""
     from lib.errors import MalformedMessage
 

@@ -72,3 +72,9 @@ async def translate_errors() -> AsyncIterator[None]:
         yield
     except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
         raise ServiceUnavailable(f"redis is unreachable: {exc.__class__.__name__}") from exc
+
+
+async def ping(redis: Redis) -> None:
+    """Raise ServiceUnavailable unless Redis answers."""
+    async with translate_errors():
+        await redis.ping()

@@ -35,16 +35,26 @@ class TokenClaims:
     job_id: str
     jti: str
     expires: int
+    key_id: str = ""  # the API key that created the job (lib.apikeys), for per-key limits
 
 
 def new_job_id() -> str:
     return secrets.token_hex(16)
 
 
-def issue(secret: str, job_id: str, ttl_s: int, now: float | None = None) -> IssuedToken:
+def issue(
+    secret: str, job_id: str, ttl_s: int, now: float | None = None, key_id: str = ""
+) -> IssuedToken:
     issued = int(now if now is not None else time.time())
     exp = issued + ttl_s
-    claims = {"sub": job_id, "jti": secrets.token_hex(16), "iat": issued, "exp": exp}
+    claims: dict[str, Any] = {
+        "sub": job_id,
+        "jti": secrets.token_hex(16),
+        "iat": issued,
+        "exp": exp,
+    }
+    if key_id:
+        claims["kid"] = key_id
     token = jwt.encode(claims, secret, algorithm=ALGORITHM)
     return IssuedToken(job_id, token, datetime.fromtimestamp(exp, UTC))
 
@@ -65,7 +75,42 @@ def verify(secret: str, token: str, job_id: str, now: float | None = None) -> To
         raise AuthError("job token does not belong to this job")
     if not isinstance(claims["jti"], str) or not claims["jti"]:
         raise AuthError("job token is invalid")
-    return TokenClaims(job_id=claims["sub"], jti=claims["jti"], expires=int(claims["exp"]))
+    key_id = claims.get("kid", "")
+    return TokenClaims(
+        job_id=claims["sub"],
+        jti=claims["jti"],
+        expires=int(claims["exp"]),
+        key_id=key_id if isinstance(key_id, str) else "",
+    )
+
+
+RESUME = "resume"
+
+
+def issue_resume(secret: str, job_id: str, ttl_s: int, key_id: str = "") -> str:
+    """A reusable token to reattach to a job's streams; unlike the job token it has no `jti`
+    (so it can never pass as one) and `typ` = "resume"."""
+    now = int(time.time())
+    claims = {"sub": job_id, "typ": RESUME, "kid": key_id, "iat": now, "exp": now + ttl_s}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_resume(secret: str, token: str, job_id: str) -> str:
+    """The key id of a valid resume token for `job_id`; AuthError otherwise."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "typ", "exp"]},
+            leeway=LEEWAY_S,
+        )
+    except jwt.PyJWTError as exc:
+        raise AuthError("resume token is invalid or expired") from exc
+    if claims.get("typ") != RESUME or claims.get("sub") != job_id:
+        raise AuthError("resume token does not belong to this job")
+    key_id = claims.get("kid", "")
+    return key_id if isinstance(key_id, str) else ""
 
 
 async def claim_once(redis: Redis, keys: Keys, claims: TokenClaims) -> None:

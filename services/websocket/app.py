@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from starlette.websockets import WebSocket
 
 from lib.apikeys import ApiKeys
 from lib.config import Settings
+from lib.keys import Keys
 from lib.store import connect
 from lib.validation import Validator, load_policy
 from services.websocket import http
@@ -27,18 +29,33 @@ def create_app(settings: Settings) -> Starlette:
         app.state.settings = settings
         app.state.api_keys = ApiKeys(settings.api_key_list)
         app.state.redis = connect(settings.redis_url)
+        app.state.keys = Keys(settings.key_prefix)
+        app.state.shutdown = asyncio.Event()  # set on SIGTERM: sessions say goodbye (1001)
+        app.state.sessions = 0
+        app.state.no_sessions = asyncio.Event()
+        app.state.no_sessions.set()
         try:
             yield
         finally:
             await app.state.redis.aclose()
 
     async def execute(ws: WebSocket) -> None:
-        await Session(ws, settings, ws.app.state.redis, validator).run()
+        state = ws.app.state
+        state.sessions += 1
+        state.no_sessions.clear()
+        try:
+            await Session(ws, settings, state.redis, validator, state.shutdown).run()
+        finally:
+            state.sessions -= 1
+            if not state.sessions:
+                state.no_sessions.set()
 
     return Starlette(
         routes=[
             Route("/api/jobs/create", http.create_job, methods=["POST"]),
             Route("/health", http.health, methods=["GET"]),
+            Route("/ready", http.ready, methods=["GET"]),
+            Route("/metrics", http.metrics, methods=["GET"]),
             WebSocketRoute("/ws/execute", execute),
         ],
         lifespan=lifespan,

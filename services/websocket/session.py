@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from lib import queue, tokens
+from lib import admission, logs, queue, tokens
 from lib.config import Settings
 from lib.errors import (
     AuthError,
@@ -40,6 +41,8 @@ from lib.protocol import (
     Execute,
     Input,
     Kill,
+    Resume,
+    ResumeToken,
     ValidationWarning,
     encode,
     parse_client_message,
@@ -50,6 +53,8 @@ from lib.validation import CodeRejected, Validator, Violation
 log = logging.getLogger(__name__)
 
 EVENT_BLOCK_MS = 5000
+LEASE_S = 3  # the worker treats a job as orphaned once this lease has lapsed
+LEASE_RENEW_S = 1.0
 _JOB_ID = re.compile(JOB_ID_PATTERN)
 
 
@@ -57,27 +62,45 @@ class ClientGone(Exception):
     """The client closed the connection."""
 
 
+class GoingAway(Exception):
+    """The gateway is shutting down."""
+
+
 class Session:
+    """One client connection. A job is either started here (`execute`) or reattached (`resume`);
+    then events are relayed and input forwarded until the job's terminal event."""
+
     def __init__(
-        self, ws: WebSocket, settings: Settings, redis: Redis, validator: Validator
+        self,
+        ws: WebSocket,
+        settings: Settings,
+        redis: Redis,
+        validator: Validator,
+        shutdown: asyncio.Event,
     ) -> None:
         self.ws = ws
-        self.validator = validator
-        self.warnings: list[Violation] = []
         self.settings = settings
         self.redis = redis
+        self.validator = validator
+        self.shutdown = shutdown
         self.keys = Keys(settings.key_prefix)
         self.job_id = "-"
+        self.key_id = ""
         self.events: EventLog | None = None
+        self.resumable = False
+        self.warnings: list[Violation] = []
         self.input_bytes = 0
 
     async def run(self) -> None:
         await self.ws.accept()
         try:
-            execute = await self._receive_execute()
-            spec = await self._admit(execute)
-            await self._start(spec, execute.stdin)
-            await self._relay()
+            first = await self._receive_first()
+            if isinstance(first, Execute):
+                await self._start(await self._admit(first), first)
+                skip = 0
+            else:
+                skip = await self._reattach(first)
+            await self._relay(skip)
         except CodeRejected as exc:
             await self._fail(exc.code, exc.message, exc.close_code, exc.violations)
         except RequestError as exc:
@@ -85,6 +108,11 @@ class Session:
         except ServiceUnavailable as exc:
             log.warning("job %s: %s", self.job_id, exc)
             await self._fail(exc.code, "the service is temporarily unavailable", exc.close_code)
+        except GoingAway:
+            message = "the gateway is shutting down" + (
+                "; resume elsewhere" if self.resumable else ""
+            )
+            await self._fail(ErrorCode.GOING_AWAY, message, CloseCode.GOING_AWAY)
         except ClientGone:
             log.info("job %s: client disconnected", self.job_id)
         except Exception:  # the session's top: log with the job id, tell the client, close
@@ -93,7 +121,7 @@ class Session:
 
     # -- before the run --------------------------------------------------------------------
 
-    async def _receive_execute(self) -> Execute:
+    async def _receive_first(self) -> Execute | Resume:
         try:
             async with asyncio.timeout(self.settings.execute_wait_s):
                 message = await self._receive()
@@ -102,27 +130,46 @@ class Session:
                 f"no execute message within {self.settings.execute_wait_s:g} s",
                 code=ErrorCode.EXECUTE_TIMEOUT,
             ) from exc
-        if not isinstance(message, Execute):
-            raise UnexpectedMessage("the first message must be `execute`")
+        if not isinstance(message, Execute | Resume):
+            raise UnexpectedMessage("the first message must be `execute` (or `resume`)")
         return message
 
     async def _admit(self, execute: Execute) -> JobSpec:
-        """Token first (cheap, pure), then the request, then spend the token in Redis."""
+        """Token first (cheap, pure), then the request and the code, then spend the token."""
         if not _JOB_ID.fullmatch(execute.job_id):
             raise AuthError("job_id is not a job id issued by this service")
-        claims = tokens.verify(
-            self.settings.jwt_secret.get_secret_value(), execute.job_token, execute.job_id
-        )
+        secret = self.settings.jwt_secret.get_secret_value()
+        claims = tokens.verify(secret, execute.job_token, execute.job_id)
         self.job_id = execute.job_id
+        logs.job_id.set(execute.job_id)  # this connection's task context only
+        self.key_id = claims.key_id
         spec = build_spec(execute, self.settings)
         self.input_bytes = len(utf8(execute.stdin or "", "stdin"))
         # Up to the validator's time budget on hostile input: off the event loop.
         self.warnings = await asyncio.to_thread(self.validator.enforce, spec.language, spec.files)
         await tokens.claim_once(self.redis, self.keys, claims)
+        await self._count_running(spec)
         return spec
 
-    async def _start(self, spec: JobSpec, stdin: str | None) -> None:
+    async def _count_running(self, spec: JobSpec) -> None:
+        if not self.key_id:
+            return
+        must_end_by = time.time() + spec.limits.time_s + self.settings.compilation_timeout
+        cap = self.settings.max_running_per_key
+        if not await admission.start(
+            self.redis, self.keys, self.key_id, spec.job_id, must_end_by, cap
+        ):
+            raise RequestError(
+                f"this API key already runs {cap} jobs; try again when one ends",
+                code=ErrorCode.TOO_MANY_RUNNING,
+            )
+
+    async def _start(self, spec: JobSpec, execute: Execute) -> None:
         self.events = EventLog(self.redis, self.keys, spec.job_id, self.settings.event_ttl_s)
+        await self.events.record(self.key_id)
+        await self.events.attach(LEASE_S)
+        if execute.resumable:
+            await self._offer_resume(spec.job_id)
         if self.warnings:
             # Through the event stream, so the warning comes first and a resumed client gets it.
             await self.events.publish(
@@ -131,29 +178,58 @@ class Session:
                     violations=_violations(self.warnings),
                 )
             )
-        if stdin:
-            await self.events.send_control(Input(type="input", data=stdin))
+        if execute.stdin:
+            await self.events.send_control(Input(type="input", data=execute.stdin))
         await queue.enqueue(self.redis, self.keys, spec)
         log.info("job %s: enqueued (%s, %d files)", spec.job_id, spec.language, len(spec.files))
 
+    async def _offer_resume(self, job_id: str) -> None:
+        self.resumable = True
+        secret = self.settings.jwt_secret.get_secret_value()
+        token = tokens.issue_resume(secret, job_id, self.settings.event_ttl_s, self.key_id)
+        grace = self.settings.resume_grace_s
+        await self._send(encode(ResumeToken(job_id=job_id, token=token, grace_s=grace)))
+
+    async def _reattach(self, resume: Resume) -> int:
+        """Authenticate a `resume`; returns how many of the job's events to skip."""
+        if not _JOB_ID.fullmatch(resume.job_id):
+            raise AuthError("job_id is not a job id issued by this service")
+        secret = self.settings.jwt_secret.get_secret_value()
+        self.key_id = tokens.verify_resume(secret, resume.resume_token, resume.job_id)
+        self.job_id = resume.job_id
+        self.resumable = True
+        self.events = EventLog(self.redis, self.keys, resume.job_id, self.settings.event_ttl_s)
+        if not await self.events.exists():
+            raise PolicyViolation("the job is unknown or expired", code=ErrorCode.RESUME_EXPIRED)
+        await self.events.attach(LEASE_S)
+        log.info("job %s: resumed after %d events", self.job_id, resume.received)
+        return resume.received
+
     # -- during the run --------------------------------------------------------------------
 
-    async def _relay(self) -> None:
+    async def _relay(self, skip: int) -> None:
+        lease = asyncio.create_task(self._keep_lease())
         try:
-            terminal = await _race(self._relay_events(), self._forward_input())
-        except (RequestError, ClientGone):
-            await self._kill_job()
+            terminal = await _race(
+                self._relay_events(skip), self._forward_input(), self._wait_shutdown()
+            )
+        except (RequestError, ClientGone, GoingAway) as exc:
+            await self._let_go(isinstance(exc, RequestError))
             raise
+        finally:
+            lease.cancel()
+        await self._finish()
         close = CloseCode.NORMAL if isinstance(terminal, Complete) else CloseCode.INTERNAL_ERROR
         await self._close(close)
 
-    async def _relay_events(self) -> Complete | Error:
+    async def _relay_events(self, skip: int) -> Complete | Error:
         assert self.events is not None
-        after = "0"
+        after, seen = "0", 0
         while True:
             for entry_id, event in await self.events.read_events(after, EVENT_BLOCK_MS):
-                after = entry_id
-                await self._send(encode(event))
+                after, seen = entry_id, seen + 1
+                if seen > skip:
+                    await self._send(encode(event))
                 if isinstance(event, Complete | Error):
                     log.info("job %s: %s", self.job_id, getattr(event, "status", event.type))
                     return event
@@ -168,7 +244,19 @@ class Session:
             elif isinstance(message, Eof | Kill):
                 await self.events.send_control(message)
             else:
-                raise UnexpectedMessage("`execute` was already received for this connection")
+                raise UnexpectedMessage("the job was already started on this connection")
+
+    async def _wait_shutdown(self) -> None:
+        await self.shutdown.wait()
+        raise GoingAway()
+
+    async def _keep_lease(self) -> None:
+        """While connected, tell the worker a client is here (it kills orphaned jobs)."""
+        assert self.events is not None
+        while True:
+            await asyncio.sleep(LEASE_RENEW_S)
+            with contextlib.suppress(ServiceUnavailable):
+                await self.events.attach(LEASE_S)
 
     def _count_input(self, data: str) -> None:
         self.input_bytes += len(utf8(data, "input"))
@@ -178,14 +266,26 @@ class Session:
                 code=ErrorCode.INPUT_TOO_LARGE,
             )
 
-    async def _kill_job(self) -> None:
-        if self.events is not None:
-            with contextlib.suppress(ServiceUnavailable):
+    async def _let_go(self, protocol_error: bool) -> None:
+        """The connection ends before the job: a resumable job waits for its client (the worker
+        kills it after RESUME_GRACE_S); any other job is killed now."""
+        if self.events is None:
+            return
+        with contextlib.suppress(ServiceUnavailable):
+            if self.resumable and not protocol_error:
+                await self.events.detach()
+            else:
                 await self.events.send_control(Kill(type="kill"))
+                await self._finish()
+
+    async def _finish(self) -> None:
+        if self.key_id and self.job_id != "-":
+            with contextlib.suppress(ServiceUnavailable):
+                await admission.finish(self.redis, self.keys, self.key_id, self.job_id)
 
     # -- frames ----------------------------------------------------------------------------
 
-    async def _receive(self) -> Execute | Input | Eof | Kill:
+    async def _receive(self) -> Execute | Resume | Input | Eof | Kill:
         frame = await self.ws.receive()
         if frame["type"] == "websocket.disconnect":
             raise ClientGone()
@@ -226,16 +326,15 @@ def _violations(found: Sequence[Violation]) -> list[CodeViolation]:
     return [CodeViolation.model_validate(v.as_dict()) for v in found]
 
 
-async def _race(first: Awaitable[Any], second: Awaitable[Any]) -> Any:
-    """Run both until one finishes, cancel the other, and return the finished one's result (or
-    raise its error). If both finish in the same turn, `first` wins: a terminal event already
-    sent to the client must not be followed by an error."""
-    tasks = [asyncio.ensure_future(first), asyncio.ensure_future(second)]
+async def _race(*contenders: Awaitable[Any]) -> Any:
+    """Run all until one finishes, cancel the rest, and return the finished one's result (or
+    raise its error). If several finish in the same turn, the earliest listed wins: a terminal
+    event already sent to the client must not be followed by an error."""
+    tasks = [asyncio.ensure_future(c) for c in contenders]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    winner = tasks[0] if tasks[0] in done and not tasks[0].cancelled() else tasks[1]
-    return winner.result()
+    return next(t for t in tasks if t in done and not t.cancelled()).result()

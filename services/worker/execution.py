@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from services.worker.toolchains import Toolchain
 log = logging.getLogger(__name__)
 
 CONTROL_BLOCK_MS = 5000
+CLIENT_CHECK_S = 1.0
 COMPILE_TASKS = 128
 
 
@@ -115,9 +117,11 @@ class Execution:
         self.kill_reason = reason
         self.feed.kill.set()
 
-    async def run(self) -> None:
-        """Run the job and publish its terminal event; never raises for the program's faults."""
+    async def run(self) -> Complete | Error:
+        """Run the job, publish its terminal event and return it; never raises for the
+        program's faults."""
         reader = asyncio.create_task(self._read_controls())
+        watcher = asyncio.create_task(self._watch_client())
         try:
             final = await self._stages()
         except ToolchainMissing as exc:
@@ -128,12 +132,14 @@ class Execution:
                 Status.INTERNAL_ERROR, None, "the sandbox failed to run the job"
             )
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ServiceUnavailable):
-                await reader
+            for task in (reader, watcher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ServiceUnavailable):
+                    await task
             if self.job_dir is not None:
                 workspace.remove(self.job_dir)
         await self.events.publish(final)
+        return final
 
     async def _stages(self) -> Complete | Error:
         toolchain = self.rt.toolchains.get(self.spec.language)
@@ -199,6 +205,24 @@ class Execution:
 
     async def _emit(self, stream: str, text: str) -> None:
         await self.events.publish(Output(stream=Stream(stream), data=text))
+
+    async def _watch_client(self) -> None:
+        """Kill the job once no client has been attached for longer than its grace: a client
+        that disconnected without `kill`, or whose gateway died, leaves nobody to read it."""
+        lost_at: float | None = None
+        while True:
+            await asyncio.sleep(CLIENT_CHECK_S)
+            try:
+                attached = await self.events.is_attached()
+            except ServiceUnavailable:
+                continue  # Redis is away: no evidence the client is
+            if attached:
+                lost_at = None
+                continue
+            lost_at = lost_at or time.monotonic()
+            if time.monotonic() - lost_at >= self.spec.detach_grace_s:
+                self.kill("no client was connected to the job")
+                return
 
     async def _read_controls(self) -> None:
         """Input, eof and kill from the client, in order, from the first one ever sent."""

@@ -461,6 +461,11 @@ def test_error_code_values() -> None:
         "input_too_large",
         "language_unavailable",
         "code_rejected",
+        "queue_full",
+        "rate_limited",
+        "too_many_running",
+        "going_away",
+        "resume_expired",
         "unavailable",
         "internal_error",
     }
