@@ -5,7 +5,8 @@
     ├── ServiceUnavailable       Redis cannot be reached (foreign errors translated in lib.store)
     ├── RequestError             the client's request is refused; carries code and close code
     │   ├── AuthError            bad, expired, replayed or other-job token (close 1008)
-    │   ├── PolicyViolation      no `execute` in time (close 1008)
+    │   ├── PolicyViolation      no `execute` in time, unknown job to resume (close 1008)
+    │   ├── TryAgainLater        the API key runs too many jobs right now (close 1013)
     │   ├── MalformedMessage     not JSON, wrong fields or types (close 1007)
     │   ├── UnexpectedMessage    a message at the wrong moment, or a binary frame (close 1003)
     │   ├── MessageTooLarge      a frame or the code is over its size limit (close 1009)
@@ -57,6 +58,11 @@ class AuthError(RequestError):
 class PolicyViolation(RequestError):
     code = ErrorCode.EXECUTE_TIMEOUT
     close_code = CloseCode.POLICY_VIOLATION
+
+
+class TryAgainLater(RequestError):
+    code = ErrorCode.TOO_MANY_RUNNING
+    close_code = CloseCode.TRY_AGAIN_LATER
 
 
 class MalformedMessage(RequestError):

@@ -25,6 +25,7 @@ from lib.errors import (
     PolicyViolation,
     RequestError,
     ServiceUnavailable,
+    TryAgainLater,
     UnexpectedMessage,
 )
 from lib.events import EventLog
@@ -159,10 +160,7 @@ class Session:
         if not await admission.start(
             self.redis, self.keys, self.key_id, spec.job_id, must_end_by, cap
         ):
-            raise RequestError(
-                f"this API key already runs {cap} jobs; try again when one ends",
-                code=ErrorCode.TOO_MANY_RUNNING,
-            )
+            raise TryAgainLater(f"this API key already runs {cap} jobs; try again when one ends")
 
     async def _start(self, spec: JobSpec, execute: Execute) -> None:
         self.events = EventLog(self.redis, self.keys, spec.job_id, self.settings.event_ttl_s)
