@@ -104,3 +104,18 @@ async def ack(redis: Redis, keys: Keys, entry_id: str) -> None:
 async def length(redis: Redis, keys: Keys) -> int:
     async with translate_errors():
         return int(await redis.xlen(keys.queue))
+
+
+async def waiting(redis: Redis, keys: Keys) -> int:
+    """Jobs no worker has claimed yet: the stream's entries minus those pending in the group
+    (ack() deletes an acknowledged entry, so every entry is either waiting or pending)."""
+    async with translate_errors():
+        pipe = redis.pipeline(transaction=True)
+        pipe.xlen(keys.queue)
+        pipe.xpending(keys.queue, WORKER_GROUP)
+        total, pending = await pipe.execute(raise_on_error=False)
+    if isinstance(total, Exception):
+        raise total
+    # Before the first worker created the group, XPENDING fails (NOGROUP): nothing is claimed.
+    claimed = int(pending["pending"]) if isinstance(pending, dict) else 0
+    return max(int(total) - claimed, 0)

@@ -35,3 +35,17 @@ async def live(redis: Redis, keys: Keys) -> dict[str, dict[str, Any]]:
             key = name.decode() if isinstance(name, bytes) else name
             found[key.removeprefix(prefix)] = json.loads(value)
     return found
+
+
+def languages(workers: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """Each language some live worker serves, with the versions found (sorted, no repeats)."""
+    found: dict[str, set[str]] = {}
+    for info in workers.values():
+        for name, version in (info.get("languages") or {}).items():
+            found.setdefault(name, set()).add(str(version))
+    return {name: sorted(found[name]) for name in sorted(found)}
+
+
+def slots_free(workers: dict[str, dict[str, Any]]) -> int:
+    """Free job slots across the live workers, as of their last heartbeats."""
+    return sum(int(info.get("free") or 0) for info in workers.values())

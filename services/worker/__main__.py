@@ -19,7 +19,7 @@ log = logging.getLogger("services.worker")
 
 async def main() -> int:
     settings = load_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     try:
         runtime, slot_list, _locks = prepare_runtime(settings)
         await run_self_test(runtime, slot_list[0])

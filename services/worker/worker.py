@@ -11,13 +11,13 @@ import socket
 import time
 import uuid
 
-from lib import queue, registry
+from lib import logs, metrics, queue, registry
 from lib.config import Settings
 from lib.errors import ConfigError, ServiceUnavailable
 from lib.events import EventLog
 from lib.jobs import JobSpec
 from lib.keys import Keys
-from lib.protocol import Complete, Status
+from lib.protocol import Complete, Error, Status
 from lib.store import Redis
 from services.worker import cgroups, natives, slots, toolchains, workspace
 from services.worker.execution import Execution, Runtime
@@ -138,20 +138,23 @@ class Worker:
         return EventLog(self.redis, self.keys, spec.job_id, self.settings.event_ttl_s)
 
     async def _run_job(self, slot: Slot, entry_id: str, spec: JobSpec) -> None:
+        logs.job_id.set(spec.job_id)  # in this job's own task context: on each of its log lines
         events = self._events(spec)
         started = time.monotonic()
+        waited = time.time() - spec.enqueued_at
         log.info(
             "job %s: %s on %s, queued %.3fs",
             spec.job_id,
             spec.language,
             slot.user,
-            time.time() - spec.enqueued_at,
+            waited,
         )
         execution = Execution(self.runtime, slot, spec, events, self.id)
         self.running[spec.job_id] = execution
         self.idle.clear()
+        final: Complete | Error | None = None
         try:
-            await execution.run()
+            final = await execution.run()
         except Exception:  # a task's top: log with the job id, tell the client, keep the slot
             log.exception("job %s: failed", spec.job_id)
             await self._report(events, "the worker failed to run the job")
@@ -161,7 +164,17 @@ class Worker:
                 self.idle.set()
             self.free.put_nowait(slot)
             log.info("job %s: done in %.3fs", spec.job_id, time.monotonic() - started)
+        await self._record(spec.job_id, metrics.finished(spec.language, waited, final))
         await self._ack(spec.job_id, entry_id)
+
+    async def _record(self, job_id: str, job: metrics.FinishedJob) -> None:
+        """Count the finished job in the cluster's metrics; this never fails the job."""
+        try:
+            await metrics.record(self.redis, self.keys, job)
+        except ServiceUnavailable as exc:
+            log.warning("job %s: metrics not recorded (%s)", job_id, exc)
+        except Exception:  # e.g. a Redis error reply (OOM): it must not end the task group
+            log.exception("job %s: metrics not recorded", job_id)
 
     async def _ack(self, job_id: str, entry_id: str) -> None:
         try:

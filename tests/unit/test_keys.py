@@ -35,3 +35,12 @@ def test_events_and_input_streams_differ_per_job() -> None:
 def test_constants() -> None:
     assert WORKER_GROUP == "workers"
     assert FIELD == "m"
+
+
+def test_stats_keys() -> None:
+    keys = Keys("t1")
+    assert (keys.stats_jobs, keys.stats_queue_wait, keys.stats_exec_time) == (
+        "t1:stats:jobs",
+        "t1:stats:queue_wait",
+        "t1:stats:exec_time",
+    )
