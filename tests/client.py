@@ -77,6 +77,7 @@ class JobConnection:
     def __init__(self, ws: websockets.ClientConnection) -> None:
         self.ws = ws
         self.outcome = Outcome()
+        self.job_id = ""
 
     async def send(self, message: dict[str, Any] | str | bytes) -> None:
         await self.ws.send(message if isinstance(message, str | bytes) else json.dumps(message))
@@ -139,6 +140,7 @@ class open_job:  # used as `async with open_job(...) as conn`
         job = await create_job(self.stack)
         self.ws = await websockets.connect(self.stack.ws_url, max_size=2**24)
         conn = JobConnection(self.ws)
+        conn.job_id = job["job_id"]
         await conn.send(execute_message(job, self.language, self.code, **self.fields))
         return conn
 

@@ -128,11 +128,7 @@ async def test_disconnect_kills_a_plain_job_within_a_second(grace_stack: Stack) 
         stack, "python", 'import time\nprint("up", flush=True)\ntime.sleep(60)\n'
     ) as conn:
         await conn.wait_for_output("up\n")
-        job_id = next(
-            line.split("job ")[1].split(":")[0]
-            for line in stack.gateway.output().splitlines()
-            if "enqueued" in line
-        )
+        job_id = conn.job_id
         left_at = time.monotonic()
     final = wait_for_final(stack, job_id, 5)
     assert final["status"] == "killed"

@@ -67,8 +67,7 @@ async def test_sigkill_mid_job_gives_internal_error_and_kills_the_sandbox(
     stack, second = two_workers
     async with open_job(stack, "python", SLEEPER) as conn:
         await conn.wait_for_output("started\n")
-        job_id = next(line for line in stack.gateway.output().splitlines() if "enqueued" in line)
-        victim = worker_of([stack.worker, second], job_id.split("job ")[1].split(":")[0])
+        victim = worker_of([stack.worker, second], conn.job_id)
         busy_before = slot_users_running(victim)
         assert busy_before, "the job's sandbox should be running"
         killed_at = time.monotonic()
