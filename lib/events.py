@@ -22,6 +22,8 @@ from lib.protocol import (
 from lib.protocol import parse_server_message as parse_event
 from lib.store import Redis, translate_errors
 
+EVENT_BATCH = 16  # events per read; each is at most 64 KiB of output
+
 ServerEvent = Output | Complete | Error | ValidationWarning
 Control = Input | Eof | Kill
 
@@ -45,7 +47,9 @@ class EventLog:
         return await streams.append(self.redis, self.events_key, encode(event), self.ttl_s)
 
     async def read_events(self, after: str, block_ms: int) -> list[tuple[str, ServerEvent]]:
-        entries = await streams.read(self.redis, self.events_key, after, block_ms)
+        # A few events at a time: what a slow client has not taken yet waits in Redis (bounded by
+        # the job's output limit), not in the gateway's memory.
+        entries = await streams.read(self.redis, self.events_key, after, block_ms, EVENT_BATCH)
         return [(entry_id, parse_event(payload)) for entry_id, payload in entries]
 
     async def mark_started(self, worker_id: str) -> None:

@@ -56,7 +56,12 @@ async def orphans(
 ) -> list[str]:
     """Entry ids of claimed jobs whose worker is not among the `live` workers."""
     async with translate_errors():
-        pending = await redis.xpending_range(keys.queue, WORKER_GROUP, "-", "+", count)
+        try:
+            pending = await redis.xpending_range(keys.queue, WORKER_GROUP, "-", "+", count)
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc):
+                return []  # no queue yet (a fresh or restarted Redis): nothing to recover
+            raise
     return [
         _text(p["message_id"])
         for p in pending

@@ -54,6 +54,7 @@ class Runtime:
     toolchains: dict[str, Toolchain]
     cgroups: Cgroups | None
     host_namespaces: tuple[str, str]
+    hidden: tuple[str, ...] = ()  # host paths blacklisted in every sandbox
 
     async def run_stage(
         self, req: StageRequest, emit: Emit, feed: InputFeed | None, kill: asyncio.Event
@@ -70,6 +71,7 @@ class Runtime:
             status_fd=status_write,
             limits=req.limits,
             program=req.program,
+            hidden=self.hidden,
         )
         stage = Stage(
             argv=argv,
@@ -137,7 +139,8 @@ class Execution:
                 with contextlib.suppress(asyncio.CancelledError, ServiceUnavailable):
                     await task
             if self.job_dir is not None:
-                workspace.remove(self.job_dir)
+                s = self.rt.settings
+                workspace.clean_up(self.slot, self.job_dir, s.job_disk_mb, s.job_inodes)
         await self.events.publish(final)
         return final
 

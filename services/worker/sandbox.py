@@ -71,7 +71,11 @@ class StageLimits:
         return self.cpu_rlimit - 1
 
 
-def firejail_options(job_dir: Path, status_fd: int, limits: StageLimits) -> list[str]:
+def firejail_options(
+    job_dir: Path, status_fd: int, limits: StageLimits, hidden: tuple[str, ...] = ()
+) -> list[str]:
+    """`hidden`: host paths the program must not even see (the service's own code and state);
+    everything else keeps its Unix permissions, read-only for the slot user where root owns it."""
     options = [
         "--noprofile",
         "--quiet",
@@ -96,6 +100,7 @@ def firejail_options(job_dir: Path, status_fd: int, limits: StageLimits) -> list
     ]
     if limits.address_space:
         options.append(f"--rlimit-as={limits.memory_mb * 1024 * 1024}")
+    options += [f"--blacklist={path}" for path in hidden]
     return options
 
 
@@ -123,6 +128,7 @@ def stage_argv(
     limits: StageLimits,
     program: list[str],
     extra_env: dict[str, str] | None = None,
+    hidden: tuple[str, ...] = (),
 ) -> list[str]:
     reaper = [natives.reaper, str(status_fd)]
     for assignment in program_env(slot, extra_env):
@@ -134,7 +140,7 @@ def stage_argv(
         *cgroup_procs,
         "--",
         firejail,
-        *firejail_options(job_dir, status_fd, limits),
+        *firejail_options(job_dir, status_fd, limits, hidden),
         "--",
         *reaper,
         "--",

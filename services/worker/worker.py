@@ -10,6 +10,7 @@ import shutil
 import socket
 import time
 import uuid
+from pathlib import Path
 
 from lib import logs, metrics, queue, registry
 from lib.config import Settings
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 CLAIM_BLOCK_MS = 2000
 RECOVER_EVERY_S = 2.0
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # A pending entry whose worker has no heartbeat is taken over once it has been idle this long.
 ORPHAN_IDLE_MS = 1000
 
@@ -58,8 +60,19 @@ def prepare_runtime(settings: Settings) -> tuple[Runtime, list[Slot], list[int]]
         toolchains.detect(settings.language_list),
         cg,
         own_namespaces(),
+        hidden_paths(settings),
     )
     return runtime, slot_list, locks
+
+
+def hidden_paths(settings: Settings) -> tuple[str, ...]:
+    """What no sandbox may see: this project's code and configuration (its `.env` holds the
+    secrets; the repository would show the service's internals), the slot locks, and a Redis
+    unix socket if Redis is reached through one."""
+    paths = [str(PROJECT_ROOT), str(slots.LOCK_DIR)]
+    if settings.redis_url.startswith("unix://"):
+        paths.append(settings.redis_url.removeprefix("unix://").split("?")[0])
+    return tuple(p for p in paths if os.path.exists(p))
 
 
 class Worker:

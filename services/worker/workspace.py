@@ -14,6 +14,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+from lib.errors import SandboxError
 from lib.protocol import SourceFile
 from services.worker.sandbox import Slot
 
@@ -73,7 +74,10 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def remove(path: Path) -> None:
-    """Delete a directory tree without following any link in it; a missing path is fine."""
+    """Delete a directory tree without following any link in it; a missing path is fine.
+
+    shutil.rmtree recurses once per level, so a program that nests thousands of directories
+    makes it fail (RecursionError); GNU rm walks any depth with fts and never follows links."""
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
@@ -81,4 +85,22 @@ def remove(path: Path) -> None:
     if not stat.S_ISDIR(mode):
         os.unlink(path)
         return
-    shutil.rmtree(path)
+    try:
+        shutil.rmtree(path)
+    except (RecursionError, OSError):
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], check=False)
+    if os.path.lexists(path):
+        raise SandboxError(f"cannot remove {path}")
+
+
+def clean_up(slot: Slot, job_dir: Path, disk_mb: int, inodes: int) -> None:
+    """After a job: remove its directory; if anything is left in the slot's storage (or the
+    removal failed), mount the storage afresh so the next job starts with all of it."""
+    try:
+        remove(job_dir)
+        if not any(slot.jobs_dir.iterdir()):
+            return
+    except SandboxError:
+        pass
+    if not prepare_slot(slot, disk_mb, inodes):
+        raise SandboxError(f"cannot clean {slot.jobs_dir}")
