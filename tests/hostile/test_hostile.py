@@ -229,8 +229,9 @@ def watch(redis_server: RedisServer, hostile_stack: Stack) -> Iterator[Watch]:
 # -- running one case ----------------------------------------------------------------------------
 
 
-async def exercise(watch: Watch, case: Case) -> list[str]:
-    """Run one case (and its follow-up) on `watch.stack`; every failure found, as text."""
+async def exercise(watch: Watch, case: Case, may_reject: bool = False) -> list[str]:
+    """Run one case (and its follow-up) on `watch.stack`; every failure found, as text.
+    `may_reject`: the stack validates code, so a `code_rejected` refusal is a good outcome too."""
     dead = [s.name for s in (watch.stack.worker, watch.stack.gateway) if s.proc.poll() is not None]
     if dead:  # an earlier case killed it: fail at once rather than wait for a job that never runs
         return [f"{case.id}: {', '.join(dead)} no longer running"]
@@ -250,12 +251,21 @@ async def exercise(watch: Watch, case: Case) -> list[str]:
         out = None
         failures.append(f"{case.id}: no event for {EVENT_TIMEOUT_S} s: the job hangs")
     elapsed = time.monotonic() - started
-    if out is not None:
+    if out is not None and may_reject and rejected(out):
+        failures += [
+            f"{case.id}: secret in the refusal" for s in watch.forbidden if s in str(out.events)
+        ]
+    elif out is not None:
         failures += judge(watch, case, out, elapsed)
     failures += await aftermath(watch, case, jobs_before)
     if case.then is not None:
-        failures += await exercise(watch, case.then)
+        failures += await exercise(watch, case.then, may_reject)
     return failures
+
+
+def rejected(out: Outcome) -> bool:
+    errors = [e for e in out.events if e["type"] == "error"]
+    return bool(errors) and errors[0]["code"] == "code_rejected" and out.close_code == 1008
 
 
 def judge(watch: Watch, case: Case, out: Outcome, elapsed: float) -> list[str]:
@@ -340,6 +350,33 @@ async def test_hostile(watch: Watch, case: Case) -> None:
         for service in (watch.stack.gateway, watch.stack.worker):
             tail = "\n".join(service.output().splitlines()[-LOG_TAIL_LINES:])
             failures.append(f"--- {service.name} log (tail)\n{tail}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.fixture(scope="module")
+def validated_watch(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Watch]:
+    """The second pass: the same corpus against a stack with the default validation policy."""
+    stack = start_stack(
+        redis_server.url,
+        tmp_path_factory.mktemp("hostile-validated"),
+        CODE_VALIDATION="deny",
+        WORKER_CONCURRENCY="1",
+    )
+    try:
+        with watching(stack, redis_server.port) as w:
+            yield w
+    finally:
+        stack.gateway.stop()
+        stack.worker.stop()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+async def test_hostile_with_validation(validated_watch: Watch, case: Case) -> None:
+    """Each case is either refused early (`code_rejected`) or, where validation cannot see the
+    attack, held by the sandbox exactly as in the first pass."""
+    failures = await exercise(validated_watch, case, may_reject=True)
     assert not failures, "\n".join(failures)
 
 
