@@ -67,7 +67,7 @@ def verify(secret: str, token: str, job_id: str, now: float | None = None) -> To
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options=options, leeway=LEEWAY_S)
     except jwt.ExpiredSignatureError as exc:
         raise AuthError("job token has expired") from exc
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, UnicodeError) as exc:  # a token JSON can carry but UTF-8 cannot
         raise AuthError("job token is invalid") from exc
     if now is not None and claims["exp"] + LEEWAY_S < now:
         raise AuthError("job token has expired")
@@ -105,7 +105,7 @@ def verify_resume(secret: str, token: str, job_id: str) -> str:
             options={"require": ["sub", "typ", "exp"]},
             leeway=LEEWAY_S,
         )
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, UnicodeError) as exc:  # a token JSON can carry but UTF-8 cannot
         raise AuthError("resume token is invalid or expired") from exc
     if claims.get("typ") != RESUME or claims.get("sub") != job_id:
         raise AuthError("resume token does not belong to this job")
