@@ -27,5 +27,8 @@ unit:
 bench: install
 	$(PY) bench/latency.py
 
+load: install
+	$(PY) bench/load.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -240,8 +240,8 @@ def _reaper_failure(status_read: int) -> str | None:
         raw = os.read(status_read, 4096)
     except BlockingIOError:
         raw = b""
-    started, status = parse_reaper_report(raw)
-    if not started or status is None or status.exit_code != 0:
+    report = parse_reaper_report(raw)
+    if not report.started or report.status is None or report.status.exit_code != 0:
         return f"reaper reported {raw!r}"
     return None
 
