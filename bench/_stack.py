@@ -12,11 +12,13 @@ import os
 import platform
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -168,3 +170,31 @@ def machine_info() -> dict[str, Any]:
         "kernel": platform.release(),
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+
+
+def run_script(
+    script: str,
+    why_root: str,
+    run: Callable[[], int],
+    errors: tuple[type[Exception], ...] = (),
+) -> int:
+    """A benchmark's main: root check, Ctrl-C and SIGTERM handled alike (the same cleanup runs),
+    failures to start (BenchError, OSError, `errors`) reported plainly. Exit codes: 2 cannot
+    run, 130 interrupted."""
+    if os.geteuid() != 0:
+        hint = f"sudo .venv/bin/python {script}"
+        print(f"{script} must run as root: {why_root} ({hint})", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        return run()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (BenchError, OSError, *errors) as exc:
+        print(f"cannot benchmark: {exc}", file=sys.stderr)
+        return 2
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so that the same cleanup runs as for Ctrl-C

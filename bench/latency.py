@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from typing import Any
 
 import httpx
 import websockets
-from _stack import REPO, BenchError, Stack, machine_info  # bench/, this script's directory
+from _stack import REPO, BenchError, Stack, machine_info, run_script  # bench/, this dir
 
 from lib.config import Settings, load_settings
 from lib.errors import ExecError
@@ -404,28 +403,10 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(s.failures for s in series) else 0
 
 
-def _sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # so that the same cleanup runs as for Ctrl-C
-
-
 def main() -> int:
     args = parse_args()
-    if os.geteuid() != 0:
-        print(
-            "bench/latency.py must run as root: the floor runs as a sandbox user in a cgroup, "
-            "as the worker does (sudo .venv/bin/python bench/latency.py)",
-            file=sys.stderr,
-        )
-        return 2
-    signal.signal(signal.SIGTERM, _sigterm)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except (BenchError, ExecError, OSError) as exc:
-        print(f"cannot benchmark: {exc}", file=sys.stderr)
-        return 2
+    why = "the floor runs as a sandbox user in a cgroup, as the worker does"
+    return run_script("bench/latency.py", why, lambda: run(args), (ExecError,))
 
 
 if __name__ == "__main__":

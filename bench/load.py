@@ -67,7 +67,6 @@ import contextlib
 import json
 import os
 import resource
-import signal
 import statistics
 import sys
 import time
@@ -77,7 +76,7 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 import websockets
-from _stack import BenchError, Stack, machine_info  # bench/, this script's directory
+from _stack import BenchError, Stack, machine_info, run_script  # bench/, this dir
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 PACED_LINES = 20
@@ -621,28 +620,10 @@ def run(args: argparse.Namespace) -> int:
     return 0 if good else 1
 
 
-def _sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # so that the same cleanup runs as for Ctrl-C
-
-
 def main() -> int:
     args = parse_args()
-    if os.geteuid() != 0:
-        print(
-            "bench/load.py must run as root: its worker runs jobs as sandbox users in cgroups "
-            "(sudo .venv/bin/python bench/load.py)",
-            file=sys.stderr,
-        )
-        return 2
-    signal.signal(signal.SIGTERM, _sigterm)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except (BenchError, OSError) as exc:
-        print(f"cannot benchmark: {exc}", file=sys.stderr)
-        return 2
+    why = "its worker runs jobs as sandbox users in cgroups"
+    return run_script("bench/load.py", why, lambda: run(args))
 
 
 if __name__ == "__main__":
