@@ -186,12 +186,13 @@ def run_script(
         print(f"{script} must run as root: {why_root} ({hint})", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _sigterm)
+    expected: tuple[type[Exception], ...] = (BenchError, OSError, *errors)
     try:
         return run()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (BenchError, OSError, *errors) as exc:
+    except expected as exc:
         print(f"cannot benchmark: {exc}", file=sys.stderr)
         return 2
 
