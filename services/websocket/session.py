@@ -125,7 +125,7 @@ class Session:
     async def _receive_first(self) -> Execute | Resume:
         try:
             async with asyncio.timeout(self.settings.execute_wait_s):
-                message = await self._receive()
+                message = await _race(self._receive(), self._wait_shutdown())
         except TimeoutError as exc:
             raise PolicyViolation(
                 f"no execute message within {self.settings.execute_wait_s:g} s",
