@@ -56,7 +56,11 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
         sys.exit("redis-server not found: run `make install`")
     port = free_port()
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Its own session, as for the services: Ctrl-C reaches only this script, which then stops
+    # worker, gateway and Redis in that order (so the worker does not see Redis vanish first).
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     return proc, f"redis://127.0.0.1:{port}/0"
 
 
@@ -70,7 +74,12 @@ def relay(name: str, proc: subprocess.Popen[bytes]) -> None:
 
 def start(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     threading.Thread(target=relay, args=(name, proc), daemon=True).start()
     return proc
@@ -91,19 +100,21 @@ def wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], seconds: float 
 
 
 def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Worker, then gateway, then Redis, each gracefully (SIGTERM) before the next."""
     for p in reversed(procs):
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
-    for p in reversed(procs):
         try:
-            p.wait(15)
+            p.wait(20)
         except subprocess.TimeoutExpired:
             p.kill()
+            p.wait()
 
 
 def main() -> int:
     values = ensure_env_file()
     env = {**values, **os.environ}
+    env.setdefault("LOG_FORMAT", "text")  # for a person at a terminal; services default to JSON
     procs: list[subprocess.Popen[bytes]] = []
     if "REDIS_URL" not in env:
         redis_proc, env["REDIS_URL"] = start_redis()
