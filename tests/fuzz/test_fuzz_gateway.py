@@ -39,9 +39,11 @@ messages the gateway had to read: one per refused connection (a burst's extra fr
 but not counted), every frame of a reuse connection up to its last, every HTTP request; the total
 must be at least MIN_MESSAGES.
 
-Reproducible: hypothesis with derandomize=True and database=None. There is no shrinking phase: a
-failure names each failing case exactly (what was sent, what was expected, what came back), and a
-bug found this way is pinned in its smallest form in PINNED (test_pinned_cases).
+Reproducible: hypothesis with a fixed seed (CEXEC_FUZZ_SEED, default below; derandomize would
+hash the test's location, so a clone elsewhere would test other cases) and database=None. There
+is no shrinking phase: a failure names each failing case exactly (what was sent, what was
+expected, what came back), and a bug found this way is pinned in its smallest form in PINNED
+(test_pinned_cases).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import secrets
 import time
@@ -62,7 +65,7 @@ import httpx
 import jwt
 import pytest
 import websockets
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
@@ -138,8 +141,8 @@ def fuzz_stack(
     s.worker.stop()
 
 
+SEED = int(os.environ.get("CEXEC_FUZZ_SEED", "20261126"))
 FUZZ = settings(
-    derandomize=True,
     database=None,
     deadline=None,
     phases=(Phase.explicit, Phase.generate),
@@ -500,9 +503,15 @@ EXECUTE_FIELDS = {
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
 
+# Above the transport limit the server sends 1009 and closes while the client may still be
+# writing the frame; TCP then resets the connection and the close frame can be lost on the way
+# (seen in CI), so a drop without a close frame is the same refusal.
+BARE_DROP = "closed:None"
+
+
 def size_outcome(size: int) -> frozenset[str] | None:
     if size > TRANSPORT_LIMIT:
-        return out(BARE_1009)
+        return out(BARE_1009, BARE_DROP)
     if size > FRAME_LIMIT:
         return out(E.MESSAGE_TOO_LARGE)
     return None
@@ -1179,7 +1188,9 @@ RESUME_TOKENS = [
     "resume_no_exp",
     "resume_other_secret",
     "resume_is_job_token",
-    *FORGED_TOKENS,
+    # A forged *job* token with typ "resume" and no jti is, to `resume`, a valid resume token
+    # (signed by us, for this job id): its answer is resume_expired, not auth.
+    *[t for t in FORGED_TOKENS if t != "resume_typ"],
 ]
 resume_type_muts = st.one_of(
     st.just(type_mut(DELETE, out(E.INVALID_MESSAGE))),
@@ -1461,6 +1472,7 @@ LATENCY: list[float] = []
 
 
 @settings(FUZZ, max_examples=FIRST_MESSAGE_EXAMPLES)
+@seed(SEED)
 @given(batch=st.lists(first_message_case(), min_size=BATCH, max_size=BATCH))
 async def test_first_messages(fuzz_stack: Stack, batch: list[Case]) -> None:
     """Every refusal of a first message is an `error` with the code it deserves and its close
@@ -1595,6 +1607,7 @@ async def run_reuse(url: str, case: ReuseCase) -> tuple[ReuseCase, Result]:
 
 
 @settings(FUZZ, max_examples=REUSE_EXAMPLES)
+@seed(SEED)
 @given(batch=st.lists(reuse_case, min_size=REUSE_BATCH, max_size=REUSE_BATCH))
 async def test_many_messages_after_execute(fuzz_stack: Stack, batch: list[ReuseCase]) -> None:
     """After an accepted `execute`, `input` messages of any text are taken one after another on
@@ -1760,6 +1773,7 @@ async def run_http(http: httpx.AsyncClient, base: str, case: HttpCase) -> str:
 
 
 @settings(FUZZ, max_examples=HTTP_EXAMPLES)
+@seed(SEED)
 @given(batch=st.lists(http_case, min_size=BATCH, max_size=BATCH))
 async def test_http(fuzz_stack: Stack, batch: list[HttpCase]) -> None:
     """Random methods, paths, headers and bodies: 200, 307, 401, 404, 405 (429 once the rate
@@ -1847,6 +1861,7 @@ async def run_raw(port: int, data: bytes) -> str:
 
 
 @settings(FUZZ, max_examples=RAW_EXAMPLES)
+@seed(SEED)
 @given(batch=st.lists(raw_request(), min_size=BATCH, max_size=BATCH))
 async def test_raw_http(fuzz_stack: Stack, batch: list[bytes]) -> None:
     """Malformed HTTP/1.1 and WebSocket handshakes on the socket: a 4xx or a close, never 5xx,
