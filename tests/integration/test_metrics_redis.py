@@ -7,23 +7,13 @@ import redis.asyncio as aioredis
 
 from lib import metrics, queue, registry
 from lib.errors import ServiceUnavailable
-from lib.jobs import JobSpec, Limits
 from lib.keys import Keys
-from lib.protocol import Complete, Error, ErrorCode, SourceFile, Status
+from lib.protocol import Complete, Error, ErrorCode, Status
 from lib.store import connect
 from tests.conftest import free_port
+from tests.integration.test_redis import spec
 
 KEYS = Keys("mt")
-
-
-def spec(job_id: str) -> JobSpec:
-    return JobSpec(
-        job_id=job_id,
-        language="python",
-        main="main.py",
-        files=[SourceFile(name="main.py", content="print(1)")],
-        limits=Limits(time_s=1, memory_mb=64, output_kb=64),
-    )
 
 
 async def test_record_then_collect(redis: aioredis.Redis) -> None:
