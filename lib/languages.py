@@ -65,9 +65,15 @@ LANGUAGES: dict[str, Language] = {
             source_suffixes=(".c",),
             tool="gcc",
             version_args=("--version",),
+            # C11 as the language, with POSIX.1-2008 and the BSD/SVID extras (usleep, strdup,
+            # getline, clock_gettime, fileno) visible, as on a plain `gcc` (gnu17) of the user's
+            # own machine: -std=c11 defines __STRICT_ANSI__, which hides all of them
+            # (feature_test_macros(7): _DEFAULT_SOURCE implies _POSIX_C_SOURCE=200809L).
+            # C++ needs nothing: g++ always defines _GNU_SOURCE (libstdc++ requires it).
             compile=(
                 "{tool}",
                 "-std=c11",
+                "-D_DEFAULT_SOURCE",
                 "-O2",
                 "-pipe",
                 "-o",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 
@@ -94,6 +95,22 @@ async def test_eof_ends_program_reading_to_end(stack: Stack, language: str) -> N
         out = await conn.finish()
     assert out.stdout == "3 14\n"
     assert out.status == "ok"
+
+
+CORPUS = Path(__file__).resolve().parent.parent / "validation_corpus" / "ordinary"
+
+
+@pytest.mark.parametrize(
+    ("language", "name"), [("c", "c/posix_clock_getline.c"), ("cpp", "cpp/posix_clock_getline.cpp")]
+)
+async def test_everyday_posix_compiles(stack: Stack, language: str, name: str) -> None:
+    """clock_gettime, CLOCK_MONOTONIC, strdup, getline, fileno, usleep, nanosleep: what a plain
+    gcc on the user's own Linux machine offers, with C11 kept as the language standard."""
+    code = (CORPUS / name).read_text()
+    out = await run(stack, language, code, stdin="1\n2\n39\n", eof=True)
+    assert out.compile == "", out.compile
+    assert out.status == "ok", out.summary()
+    assert out.stdout.startswith("sum 42 fd 1")
 
 
 async def test_initial_stdin_field(stack: Stack) -> None:

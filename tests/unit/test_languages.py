@@ -152,6 +152,7 @@ def test_expand_c_compile_exact_order() -> None:
     assert argv == [
         "/usr/bin/gcc",
         "-std=c11",
+        "-D_DEFAULT_SOURCE",
         "-O2",
         "-pipe",
         "-o",
