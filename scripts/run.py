@@ -1,11 +1,14 @@
 """`make run`: Redis (unless REDIS_URL is set), the gateway and one worker, in the foreground.
 
+Its Redis keeps an append-only file in data/redis, so queued jobs survive a restart of Redis.
+
 On first use it writes a `.env` (mode 600) with a random JWT_SECRET and a development API key, so
 the key stays the same across runs. Ctrl-C stops all three.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
@@ -20,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".env"
+DATA_DIR = ROOT / "data" / "redis"
 
 
 def read_env_file() -> dict[str, str]:
@@ -51,16 +55,54 @@ def free_port() -> int:
 
 
 def start_redis() -> tuple[subprocess.Popen[bytes], str]:
+    """Redis with an append-only file in data/redis of the checkout (git ignores it), so queued
+    jobs, event streams and spent job tokens survive a Redis crash or a restart of `make run`.
+
+    `appendfsync everysec` loses at most about a second of writes if the machine itself goes
+    down; a killed redis-server loses nothing it had acknowledged. The port is a free one each
+    run: the data is in the directory, and the services get the URL from here, so nothing
+    depends on the port staying the same.
+    """
     binary = shutil.which("redis-server")
     if binary is None:
         sys.exit("redis-server not found: run `make install`")
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATA_DIR.chmod(0o700)  # it holds users' code, input and output
+    # Two Redis servers appending to one file would corrupt it. The lock is inherited by
+    # redis-server, so it holds as long as that Redis lives, even if this script was killed.
+    lock = os.open(DATA_DIR / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"another Redis of `make run` is using {DATA_DIR}; stop it first")
     port = free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    args = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(DATA_DIR),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",  # the AOF is the persistence; no RDB snapshots on top of it
+        "--maxmemory-policy",
+        "noeviction",  # evicting a key would drop a job, its events or a spent token
+    ]
     # Its own session, as for the services: Ctrl-C reaches only this script, which then stops
     # worker, gateway and Redis in that order (so the worker does not see Redis vanish first).
     proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        pass_fds=(lock,),
     )
+    os.close(lock)
     return proc, f"redis://127.0.0.1:{port}/0"
 
 

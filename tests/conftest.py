@@ -68,7 +68,9 @@ class RedisServer:
             self.proc.wait(10)
 
     @classmethod
-    def start(cls, port: int | None = None) -> RedisServer:
+    def start(cls, port: int | None = None, data_dir: Path | None = None) -> RedisServer:
+        """Without `data_dir`, nothing is persisted; with it, an append-only file there (fsync
+        every second, as `make run` has), which a later start on the same dir reloads."""
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed: run `make install`"
         port = port or free_port()
@@ -83,6 +85,9 @@ class RedisServer:
             "--appendonly",
             "no",
         ]
+        if data_dir is not None:
+            args[-1] = "yes"
+            args += ["--appendfsync", "everysec", "--dir", str(data_dir)]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         server = cls(port, proc)
         wait_until(lambda: redis_sync.Redis(port=port).ping(), 10, "redis-server")
