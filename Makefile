@@ -1,11 +1,12 @@
-# Two commands on a fresh Debian 12 machine, as root:
-#   make run    set up everything, then start Redis, gateway and worker in the foreground
-#   make test   set up everything, then run lint, types and the whole test suite
+# Two commands on a fresh Debian 12 machine, as root (./make.sh installs make first if it is
+# missing, as on a bare Debian; with make installed, `make run` and `make test` are the same):
+#   ./make.sh run    set up everything, then start Redis, gateway and worker in the foreground
+#   ./make.sh test   set up everything, then run lint, types and the whole test suite
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint unit bench clean
+.PHONY: install run test lint unit bench load clean
 
 install:
 	./scripts/install.sh

@@ -19,12 +19,44 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install.sh must run as root (or: sudo make install)" >&2
+  echo "install.sh must run as root (it installs packages and creates users)" >&2
   exit 1
 fi
 
-PACKAGES=(firejail redis-server rustc-web gcc g++ libc6-dev make python3 python3-venv python3-dev procps util-linux)
+# Everything beyond a bare Debian 12 base (debootstrap) that cexec, its tests and the README use:
+# ca-certificates for pip over HTTPS, procps for ps, curl for the README's REST example.
+PACKAGES=(firejail redis-server rustc-web gcc g++ libc6-dev make python3 python3-venv python3-dev
+  procps util-linux ca-certificates curl)
 need_node() { ! command -v node >/dev/null 2>&1 || [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]; }
+
+# cexec starts its own Redis (make run, the tests), so Debian's redis-server service would only be
+# an unused Redis holding 127.0.0.1:6379 (the port of the README's "Three terminals"). When this
+# script installs the package, a temporary policy-rc.d keeps apt from starting it (invoke-rc.d and
+# deb-systemd-invoke both ask it), and the service is disabled so no boot starts it either.
+POLICY=/usr/sbin/policy-rc.d
+drop_policy() { [ -f "$POLICY" ] && grep -q 'cexec install.sh' "$POLICY" && rm -f "$POLICY"; return 0; }
+keep_redis_service_down() {
+  if [ ! -e "$POLICY" ]; then
+    trap drop_policy EXIT
+    cat > "$POLICY" <<'SH'
+#!/bin/sh
+# Written by cexec install.sh for one apt-get install: do not start Debian's redis-server.
+while [ "${1#--}" != "${1:-}" ]; do shift; done
+case "${1:-}" in redis-server|redis-server.service) exit 101 ;; esac
+exit 0
+SH
+    chmod 755 "$POLICY"
+  fi
+}
+disable_redis_service() {
+  drop_policy
+  if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable redis-server.service >/dev/null 2>&1 || true  # works without systemd running
+    [ -d /run/systemd/system ] && { systemctl stop redis-server.service >/dev/null 2>&1 || true; }
+  fi
+  update-rc.d redis-server disable >/dev/null 2>&1 || true  # sysvinit's links, if any
+  echo "redis-server: Debian's service disabled (cexec starts its own Redis)"
+}
 
 if [ "$APT" = 1 ]; then
   missing=()
@@ -32,8 +64,17 @@ if [ "$APT" = 1 ]; then
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    new_redis=0
+    if [[ " ${missing[*]} " == *" redis-server "* ]]; then new_redis=1; keep_redis_service_down; fi
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ "$new_redis" = 1 ] && disable_redis_service
+  fi
+  # A machine set up before this script disabled the service: say so, but leave it alone (it may
+  # serve something else).
+  if [ -d /run/systemd/system ] && systemctl is-active --quiet redis-server.service 2>/dev/null; then
+    echo "note: Debian's redis-server service is running on 127.0.0.1:6379; cexec does not use it" \
+      "(stop it with: systemctl disable --now redis-server)"
   fi
 fi
 
