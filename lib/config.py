@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON
     key_prefix: str = "cexec"
+    # A worker renews its heartbeat this often; it lapses after the TTL. Gateways check the
+    # worker of a job whose events stopped this often too (issue 7.1: a single worker's death).
+    heartbeat_s: float = Field(default=2.0, gt=0)
+    heartbeat_ttl_s: int = Field(default=6, gt=0)
 
     # -- gateway --
     host: str = "127.0.0.1"

@@ -2,7 +2,10 @@
 
     ExecError
     ├── ConfigError              settings missing or unsafe; raised at start-up
-    ├── ServiceUnavailable       Redis cannot be reached (foreign errors translated in lib.store)
+    ├── ServiceUnavailable       Redis cannot serve us now: unreachable, timed out, or an error
+    │   │                        reply of a passing state (OOM, READONLY, LOADING, BUSY, ...)
+    │   └── StoreFault           Redis refused a command for good (WRONGTYPE, NOSCRIPT, ...):
+    │                            a bug or a foreign key in our prefix; logged as an error
     ├── RequestError             the client's request is refused; carries code and close code
     │   ├── AuthError            bad, expired, replayed or other-job token (close 1008)
     │   ├── PolicyViolation      no `execute` in time, unknown job to resume (close 1008)
@@ -31,10 +34,22 @@ class ConfigError(ExecError):
 
 
 class ServiceUnavailable(ExecError):
-    """Redis (or another required service) cannot be reached right now."""
+    """Redis (or another required service) cannot serve us right now.
+
+    Every redis-py exception becomes this (or StoreFault) in lib.store, so a Redis error reply
+    never escapes as a foreign type: callers back off, the gateway answers 503 or `unavailable`.
+    `reason` is the short name of what happened (`OOM`, `READONLY`, `ConnectionError`, ...)."""
 
     code = ErrorCode.UNAVAILABLE
     close_code = CloseCode.TRY_AGAIN_LATER
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class StoreFault(ServiceUnavailable):
+    """Redis refused a command in a way that retrying will not mend (e.g. WRONGTYPE)."""
 
 
 class RequestError(ExecError):

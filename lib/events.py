@@ -7,7 +7,7 @@ events published before the gateway began reading, input sent before the program
 from __future__ import annotations
 
 from lib import streams
-from lib.keys import Keys
+from lib.keys import FIELD, Keys
 from lib.protocol import (
     Complete,
     Eof,
@@ -23,6 +23,17 @@ from lib.protocol import parse_server_message as parse_event
 from lib.store import Redis, translate_errors
 
 EVENT_BATCH = 16  # events per read; each is at most 64 KiB of output
+
+# The terminal event, once: the worker that ran the job, a gateway that saw its worker die, and a
+# worker recovering a dead one's job may all try to end it; the first SET NX wins and appends.
+_FINISH = """
+if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[3]) then
+  local id = redis.call('XADD', KEYS[2], '*', ARGV[4], ARGV[1])
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+  return id
+end
+return false
+"""
 
 ServerEvent = Output | Complete | Error | ValidationWarning
 Control = Input | Eof | Kill
@@ -41,10 +52,23 @@ class EventLog:
         self.attached_key = keys.attached(job_id)
         self.record_key = keys.job(job_id)
         self.input_key = keys.input(job_id)
+        self.ended_key = keys.ended(job_id)
         self.ttl_s = ttl_s
 
     async def publish(self, event: ServerEvent) -> str:
         return await streams.append(self.redis, self.events_key, encode(event), self.ttl_s)
+
+    async def finish(self, event: Complete | Error, by: str) -> bool:
+        """Publish the job's terminal event unless someone already did; True if this one did."""
+        script = self.redis.register_script(_FINISH)  # EVALSHA, loading it again on NOSCRIPT
+        keys = [self.ended_key, self.events_key]
+        async with translate_errors():
+            entry = await script(keys=keys, args=[encode(event), by, self.ttl_s, FIELD])
+        return entry is not None
+
+    async def has_ended(self) -> bool:
+        async with translate_errors():
+            return bool(await self.redis.exists(self.ended_key))
 
     async def read_events(self, after: str, block_ms: int) -> list[tuple[str, ServerEvent]]:
         # A few events at a time: what a slow client has not taken yet waits in Redis (bounded by
@@ -59,8 +83,13 @@ class EventLog:
             await self.redis.set(self.started_key, worker_id, ex=self.ttl_s)
 
     async def was_started(self) -> bool:
+        return await self.started_by() is not None
+
+    async def started_by(self) -> str | None:
+        """The id of the worker that started the job's program, if one did."""
         async with translate_errors():
-            return bool(await self.redis.exists(self.started_key))
+            value = await self.redis.get(self.started_key)
+        return value.decode() if isinstance(value, bytes) else value
 
     async def attach(self, lease_s: int) -> None:
         """Renew the lease that says a client is connected (the gateway, every second)."""

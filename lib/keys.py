@@ -4,7 +4,10 @@
 {p}:job:{id}:events       stream of server messages for one job (read from id 0)
 {p}:job:{id}:input        stream of input/eof/kill for one job (read from id 0)
 {p}:job:{id}              the job's record: the API key id that started it (expires with events)
-{p}:job:{id}:started      set by the worker just before the job's first stage (user code) runs
+{p}:job:{id}:started      set by the worker just before the job's first stage (user code) runs;
+                          holds that worker's id
+{p}:job:{id}:ended        set (NX) by whoever publishes the job's terminal event, in the same
+                          script as the XADD: a job ends exactly once, whoever sees it end
 {p}:job:{id}:attached     a lease kept alive by the gateway while a client is connected
 {p}:jti:{jti}             a job token's single use, claimed with SET NX EX
 {p}:worker:{id}           a live worker's heartbeat (JSON, expires)
@@ -46,6 +49,9 @@ class Keys:
 
     def started(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}:started"
+
+    def ended(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}:ended"
 
     def token_use(self, jti: str) -> str:
         return f"{self.prefix}:jti:{jti}"

@@ -13,7 +13,7 @@ from redis.exceptions import ResponseError
 
 from lib.jobs import JobSpec
 from lib.keys import FIELD, WORKER_GROUP, Keys
-from lib.store import Redis, blocking, translate_errors
+from lib.store import Redis, blocking, translate, translate_errors
 from lib.streams import entries_of
 
 log = logging.getLogger(__name__)
@@ -119,8 +119,8 @@ async def waiting(redis: Redis, keys: Keys) -> int:
         pipe.xlen(keys.queue)
         pipe.xpending(keys.queue, WORKER_GROUP)
         total, pending = await pipe.execute(raise_on_error=False)
-    if isinstance(total, Exception):
-        raise total
+    if isinstance(total, Exception):  # an error reply handed back as a value
+        raise translate(total) from total
     # Before the first worker created the group, XPENDING fails (NOGROUP): nothing is claimed.
     claimed = int(pending["pending"]) if isinstance(pending, dict) else 0
     return max(int(total) - claimed, 0)

@@ -13,9 +13,17 @@ HEARTBEAT_S = 2.0
 HEARTBEAT_TTL_S = 6
 
 
-async def beat(redis: Redis, keys: Keys, worker_id: str, info: dict[str, Any]) -> None:
+async def beat(
+    redis: Redis, keys: Keys, worker_id: str, info: dict[str, Any], ttl_s: int = HEARTBEAT_TTL_S
+) -> None:
     async with translate_errors():
-        await redis.set(keys.worker(worker_id), json.dumps(info), ex=HEARTBEAT_TTL_S)
+        await redis.set(keys.worker(worker_id), json.dumps(info), ex=ttl_s)
+
+
+async def is_live(redis: Redis, keys: Keys, worker_id: str) -> bool:
+    """Whether the worker's heartbeat is current (it lapses HEARTBEAT_TTL_S after the last)."""
+    async with translate_errors():
+        return bool(await redis.exists(keys.worker(worker_id)))
 
 
 async def leave(redis: Redis, keys: Keys, worker_id: str) -> None:

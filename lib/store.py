@@ -8,10 +8,9 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis import exceptions as rx
 
-from lib.errors import ServiceUnavailable
+from lib.errors import ServiceUnavailable, StoreFault
 
 if TYPE_CHECKING:
     Redis = aioredis.Redis
@@ -65,13 +64,78 @@ def _forget(future: asyncio.Future[Any]) -> None:
         future.exception()  # retrieved, so asyncio does not log it as never retrieved
 
 
+# Every exception class redis-py defines, mapped once (as httpx maps its transport's errors).
+# ServiceUnavailable: a state that passes (Redis down, slow, full, read-only after a failover,
+# loading its data, running a long script); StoreFault: a refusal that retrying will not mend.
+# tests/unit/test_store.py walks redis.exceptions and fails on any class missing here.
+FOREIGN_ERRORS: dict[type[BaseException], type[ServiceUnavailable]] = {
+    rx.RedisError: StoreFault,
+    rx.ConnectionError: ServiceUnavailable,
+    rx.TimeoutError: ServiceUnavailable,
+    rx.AuthenticationError: StoreFault,  # a wrong password is configuration, not a blip
+    rx.AuthorizationError: StoreFault,
+    rx.AuthenticationWrongNumberOfArgsError: StoreFault,
+    rx.ExternalAuthProviderError: ServiceUnavailable,
+    rx.BusyLoadingError: ServiceUnavailable,  # LOADING: a restarted Redis reads its AOF/RDB
+    rx.MaxConnectionsError: ServiceUnavailable,
+    rx.ResponseError: StoreFault,  # refined by its first word below (BUSY, MISCONF, ...)
+    rx.OutOfMemoryError: ServiceUnavailable,  # OOM: maxmemory reached under noeviction
+    rx.ReadOnlyError: ServiceUnavailable,  # READONLY: we reach a replica after a failover
+    rx.TryAgainError: ServiceUnavailable,
+    rx.ClusterError: ServiceUnavailable,
+    rx.ClusterDownError: ServiceUnavailable,
+    rx.MasterDownError: ServiceUnavailable,
+    rx.AskError: ServiceUnavailable,
+    rx.MovedError: ServiceUnavailable,
+    rx.ClusterCrossSlotError: StoreFault,
+    rx.ExecAbortError: StoreFault,
+    rx.NoScriptError: StoreFault,  # redis-py's Script reloads on NOSCRIPT; seen here it is a bug
+    rx.NoPermissionError: StoreFault,
+    rx.NoSuchFieldsetError: StoreFault,
+    rx.ModuleError: StoreFault,
+    rx.DataError: StoreFault,
+    rx.PubSubError: StoreFault,
+    rx.WatchError: ServiceUnavailable,  # a key changed under a WATCH: try again
+    rx.InvalidResponse: ServiceUnavailable,  # a garbled reply: the connection is dropped
+    rx.LockError: StoreFault,
+    rx.LockNotOwnedError: StoreFault,
+    rx.ChildDeadlockedError: StoreFault,
+    rx.RedisClusterException: StoreFault,
+    rx.CrossSlotTransactionError: StoreFault,
+    rx.InvalidPipelineStack: StoreFault,
+    rx.SlotNotCoveredError: ServiceUnavailable,
+    rx.IncorrectPolicyType: StoreFault,
+    OSError: ServiceUnavailable,  # socket errors redis-py lets through
+}
+# Error replies redis-py leaves as a plain ResponseError whose first word says the state passes
+# (https://redis.io/docs/latest/develop/reference/protocol-spec/#simple-errors).
+TRANSIENT_REPLIES = frozenset(
+    {"BUSY", "MISCONF", "NOREPLICAS", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "LOADING", "OOM"}
+)
+_CAUGHT = tuple(FOREIGN_ERRORS)
+
+
+def translate(exc: BaseException) -> ServiceUnavailable:
+    """Our error for a foreign one (the most specific mapped class in its MRO)."""
+    kind = next((FOREIGN_ERRORS[c] for c in type(exc).__mro__ if c in FOREIGN_ERRORS), StoreFault)
+    reason = type(exc).__name__
+    if type(exc) is rx.ResponseError:  # redis-py strips the word only of the replies it knows
+        reason = str(exc).split(" ", 1)[0].upper() or reason
+        if reason in TRANSIENT_REPLIES:
+            kind = ServiceUnavailable
+    detail = f"{reason}: {str(exc)[:200]}" if str(exc) else reason
+    if kind is StoreFault:
+        return StoreFault(f"redis refused a command: {detail}", reason=reason)
+    return ServiceUnavailable(f"redis is unavailable: {detail}", reason=reason)
+
+
 @asynccontextmanager
 async def translate_errors() -> AsyncIterator[None]:
-    """Turn redis-py connection failures into ServiceUnavailable."""
+    """Turn every redis-py exception (and socket error) into ServiceUnavailable or StoreFault."""
     try:
         yield
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        raise ServiceUnavailable(f"redis is unreachable: {exc.__class__.__name__}") from exc
+    except _CAUGHT as exc:
+        raise translate(exc) from exc
 
 
 async def ping(redis: Redis) -> None:

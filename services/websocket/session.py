@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from lib import admission, logs, queue, tokens
+from lib import admission, logs, queue, registry, tokens
 from lib.config import Settings
 from lib.errors import (
     AuthError,
@@ -44,6 +44,7 @@ from lib.protocol import (
     Kill,
     Resume,
     ResumeToken,
+    Status,
     ValidationWarning,
     encode,
     parse_client_message,
@@ -53,9 +54,9 @@ from lib.validation import CodeRejected, Validator, Violation
 
 log = logging.getLogger(__name__)
 
-EVENT_BLOCK_MS = 5000
 LEASE_S = 3  # the worker treats a job as orphaned once this lease has lapsed
 LEASE_RENEW_S = 1.0
+WORKER_GONE = "the worker running this job stopped unexpectedly"
 _JOB_ID = re.compile(JOB_ID_PATTERN)
 
 
@@ -206,31 +207,55 @@ class Session:
     # -- during the run --------------------------------------------------------------------
 
     async def _relay(self, skip: int) -> None:
-        lease = asyncio.create_task(self._keep_lease())
         try:
             terminal = await _race(
-                self._relay_events(skip), self._forward_input(), self._wait_shutdown()
+                self._relay_events(skip),
+                self._forward_input(),
+                self._wait_shutdown(),
+                self._keep_lease(),
             )
         except (RequestError, ClientGone, GoingAway) as exc:
             await self._let_go(isinstance(exc, RequestError))
             raise
-        finally:
-            lease.cancel()
         await self._finish()
         close = CloseCode.NORMAL if isinstance(terminal, Complete) else CloseCode.INTERNAL_ERROR
         await self._close(close)
 
     async def _relay_events(self, skip: int) -> Complete | Error:
         assert self.events is not None
-        after, seen = "0", 0
+        after, seen, lapses = "0", 0, 0
+        block_ms = int(self.settings.heartbeat_s * 1000)
         while True:
-            for entry_id, event in await self.events.read_events(after, EVENT_BLOCK_MS):
+            batch = await self.events.read_events(after, block_ms)
+            for entry_id, event in batch:
                 after, seen = entry_id, seen + 1
                 if seen > skip:
                     await self._send(encode(event))
                 if isinstance(event, Complete | Error):
                     log.info("job %s: %s", self.job_id, getattr(event, "status", event.type))
                     return event
+            lapses = 0 if batch else await self._check_worker(lapses)
+
+    async def _check_worker(self, lapses: int) -> int:
+        """The job's events have stopped: is the worker that started it still alive? A worker
+        that dies with no other worker alive leaves nobody else to end the job (issue 7.1), so
+        once its heartbeat is seen lapsed twice, one heartbeat apart (a single miss can be a
+        worker reconnecting to a restarted Redis), the job ends here with internal_error.
+        Returns the lapses seen in a row."""
+        assert self.events is not None
+        worker = await self.events.started_by()
+        if worker is None or await registry.is_live(self.redis, self.keys, worker):
+            return 0
+        if lapses < 1:
+            return lapses + 1
+        final = Complete(
+            exit_code=None, execution_time=0.0, status=Status.INTERNAL_ERROR, message=WORKER_GONE
+        )
+        if await self.events.finish(final, "gateway"):
+            log.warning("job %s: worker %s has no heartbeat; job ended", self.job_id, worker)
+            # If the worker is alive after all (a stalled process), it stops the program too.
+            await self.events.send_control(Kill(type="kill"))
+        return 0  # the next read returns the terminal event, whoever published it
 
     async def _forward_input(self) -> None:
         assert self.events is not None
@@ -249,12 +274,20 @@ class Session:
         raise GoingAway()
 
     async def _keep_lease(self) -> None:
-        """While connected, tell the worker a client is here (it kills orphaned jobs)."""
+        """While connected, tell the worker a client is here (it kills orphaned jobs). Once
+        renewals have failed for the whole lease (Redis refusing writes: OOM, READONLY), the
+        worker counts the client as gone: the session ends with `unavailable` instead of
+        waiting for events that cannot come."""
         assert self.events is not None
+        renewed = time.monotonic()
         while True:
             await asyncio.sleep(LEASE_RENEW_S)
-            with contextlib.suppress(ServiceUnavailable):
+            try:
                 await self.events.attach(LEASE_S)
+                renewed = time.monotonic()
+            except ServiceUnavailable:
+                if time.monotonic() - renewed >= LEASE_S:
+                    raise
 
     def _count_input(self, data: str) -> None:
         self.input_bytes += len(utf8(data, "input"))

@@ -1,7 +1,9 @@
 """One job from claim to `complete`: workspace → compile stage → run stage → verdict.
 
 Every path ends with exactly one terminal event (`complete` or, for a job that cannot start,
-`error`), published to the job's event stream.
+`error`), published to the job's event stream as soon as the verdict is known; the host work the
+job leaves (cgroups, files, a remount) is collected in a Cleanup that the worker runs afterwards,
+off the event loop, before the slot takes another job.
 """
 
 from __future__ import annotations
@@ -11,26 +13,36 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from lib.config import Settings
-from lib.errors import SandboxError, ServiceUnavailable, ToolchainMissing
+from lib.errors import SandboxError, ServiceUnavailable, StoreFault, ToolchainMissing
 from lib.events import EventLog
 from lib.jobs import JobSpec
 from lib.languages import expand
 from lib.protocol import Complete, Eof, Error, ErrorCode, Input, Kill, Output, Status, Stream
 from services.worker import sandbox, verdict, workspace
 from services.worker.cgroups import Cgroups, StageCgroup
+from services.worker.cleanup import Cleanup
 from services.worker.sandbox import Natives, Slot, StageLimits
 from services.worker.stage import Emit, InputFeed, Stage, StageResult
 from services.worker.toolchains import Toolchain
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONTROL_BLOCK_MS = 5000
 CLIENT_CHECK_S = 1.0
 COMPILE_TASKS = 128
+# Publishing waits out a passing Redis refusal (OOM, READONLY, an outage) this long at most: an
+# output chunk holds its pipe meanwhile (the program blocks on write; nothing is lost), the
+# terminal event holds the slot.
+PUBLISH_RETRY_S = 30.0
+RETRY_FIRST_S, RETRY_MOST_S = 0.1, 2.0
 
 
 @dataclass(frozen=True)
@@ -57,9 +69,17 @@ class Runtime:
     hidden: tuple[str, ...] = ()  # host paths blacklisted in every sandbox
 
     async def run_stage(
-        self, req: StageRequest, emit: Emit, feed: InputFeed | None, kill: asyncio.Event
+        self,
+        req: StageRequest,
+        emit: Emit,
+        feed: InputFeed | None,
+        kill: asyncio.Event,
+        cleanup: Cleanup,
     ) -> StageResult:
+        """Run one stage to its end; its cgroup's removal is left to `cleanup`."""
         cg = self._cgroup(req)
+        if cg is not None:
+            cleanup.add(f"the {req.name} cgroup", cg.remove)
         status_read, status_write = os.pipe()
         os.set_blocking(status_read, False)
         argv = sandbox.stage_argv(
@@ -85,11 +105,7 @@ class Runtime:
             host_namespaces=self.host_namespaces,
             streams=req.streams,
         )
-        try:
-            return await stage.run(emit, feed, kill)
-        finally:
-            if cg is not None:
-                cg.remove()
+        return await stage.run(emit, feed, kill)
 
     def _cgroup(self, req: StageRequest) -> StageCgroup | None:
         if self.cgroups is None:
@@ -113,6 +129,7 @@ class Execution:
         self.feed = InputFeed()
         self.job_dir: Path | None = None
         self.kill_reason: str | None = None  # set when the worker, not the client, stops the job
+        self.cleanup = Cleanup()
 
     def kill(self, reason: str) -> None:
         """Stop the job from the worker's side (shutdown); it ends `killed` with `reason`."""
@@ -121,7 +138,7 @@ class Execution:
 
     async def run(self) -> Complete | Error:
         """Run the job, publish its terminal event and return it; never raises for the
-        program's faults."""
+        program's faults. The worker must then `await execution.cleanup.run()`."""
         reader = asyncio.create_task(self._read_controls())
         watcher = asyncio.create_task(self._watch_client())
         try:
@@ -133,22 +150,37 @@ class Execution:
             final = verdict.complete(
                 Status.INTERNAL_ERROR, None, "the sandbox failed to run the job"
             )
+        except ServiceUnavailable as exc:
+            log.error("job %s: redis failed while the job ran: %s", self.spec.job_id, exc)
+            final = verdict.complete(
+                Status.INTERNAL_ERROR, None, "the service's storage failed while the job ran"
+            )
         finally:
             for task in (reader, watcher):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, ServiceUnavailable):
                     await task
-            if self.job_dir is not None:
-                s = self.rt.settings
-                workspace.clean_up(self.slot, self.job_dir, s.job_disk_mb, s.job_inodes)
-        await self.events.publish(final)
+        await self._finish(final)
         return final
+
+    async def _finish(self, final: Complete | Error) -> None:
+        try:
+            await retrying(lambda: self.events.finish(final, self.worker_id), PUBLISH_RETRY_S)
+        except ServiceUnavailable as exc:
+            log.error("job %s: terminal event not published: %s", self.spec.job_id, exc)
 
     async def _stages(self) -> Complete | Error:
         toolchain = self.rt.toolchains.get(self.spec.language)
         if toolchain is None:
             raise ToolchainMissing(self.spec.language)
-        self.job_dir = workspace.create(self.slot, self.spec.job_id, self.spec.files)
+        self.job_dir = await asyncio.to_thread(
+            workspace.create, self.slot, self.spec.job_id, self.spec.files
+        )
+        job_dir, s = self.job_dir, self.rt.settings
+        self.cleanup.add(
+            "the job directory",
+            lambda: workspace.clean_up(self.slot, job_dir, s.job_disk_mb, s.job_inodes),
+        )
         await self.events.mark_started(self.worker_id)
         if toolchain.language.compiled:
             compiled = await self._stage("compile", self._compile_argv(toolchain), compiling=True)
@@ -204,10 +236,12 @@ class Execution:
             self._emit,
             None if compiling else self.feed,
             self.feed.kill,
+            self.cleanup,
         )
 
     async def _emit(self, stream: str, text: str) -> None:
-        await self.events.publish(Output(stream=Stream(stream), data=text))
+        output = Output(stream=Stream(stream), data=text)
+        await retrying(lambda: self.events.publish(output), PUBLISH_RETRY_S)
 
     async def _watch_client(self) -> None:
         """Kill the job once no client has been attached for longer than its grace: a client
@@ -228,10 +262,12 @@ class Execution:
                 return
 
     async def _read_controls(self) -> None:
-        """Input, eof and kill from the client, in order, from the first one ever sent."""
+        """Input, eof and kill from the client, in order, from the first one ever sent; a
+        Redis outage only pauses it."""
         after = "0"
         while True:
-            for entry_id, control in await self.events.read_controls(after, CONTROL_BLOCK_MS):
+            read = partial(self.events.read_controls, after, CONTROL_BLOCK_MS)
+            for entry_id, control in await retrying(read, None):
                 after = entry_id
                 if isinstance(control, Input):
                     self.feed.queue.put_nowait(control.data.encode("utf-8", "replace"))
@@ -239,3 +275,20 @@ class Execution:
                     self.feed.queue.put_nowait(None)
                 elif isinstance(control, Kill):
                     self.feed.kill.set()
+
+
+async def retrying(call: Callable[[], Awaitable[T]], give_up_s: float | None) -> T:
+    """`call()`, again with back-off while Redis is unavailable; after `give_up_s` (None: never)
+    the last ServiceUnavailable is raised. A StoreFault is not retried: it will not mend."""
+    delay, deadline = RETRY_FIRST_S, None if give_up_s is None else time.monotonic() + give_up_s
+    while True:
+        try:
+            return await call()
+        except StoreFault:
+            raise
+        except ServiceUnavailable as exc:
+            if deadline is not None and time.monotonic() + delay > deadline:
+                raise
+            log.warning("redis unavailable (%s); retrying in %.1fs", exc.reason, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RETRY_MOST_S)

@@ -14,6 +14,7 @@ import re
 
 from lib.errors import SandboxError
 from services.worker import workspace
+from services.worker.cleanup import Cleanup
 from services.worker.execution import Runtime, StageRequest
 from services.worker.sandbox import Slot, StageLimits
 
@@ -55,13 +56,15 @@ async def run_self_test(runtime: Runtime, slot: Slot) -> None:
         chunks.append(text)
 
     job_dir = workspace.create(slot, "selftest", [])
+    cleanup = Cleanup()
+    cleanup.add("the self-test's directory", lambda: workspace.remove(job_dir))
     try:
         request = StageRequest(
             slot, job_dir, "selftest", PROBE, PROBE_LIMITS, 65536, ("out", "out")
         )
-        result = await runtime.run_stage(request, collect, None, asyncio.Event())
+        result = await runtime.run_stage(request, collect, None, asyncio.Event(), cleanup)
     finally:
-        workspace.remove(job_dir)
+        await cleanup.run()
     output = "".join(chunks)
     problems = check_probe(output, os.geteuid(), runtime.host_namespaces[1])
     if result.reaper is None or result.reaper.exit_code != 0:

@@ -173,6 +173,13 @@ async def _first(*aws: Awaitable[object], deadline_s: float) -> Stop | None:
     return (None, Stop.KILLED, Stop.OUTPUT)[first]
 
 
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        # Firejail's sandbox init dies with its parent (PR_SET_PDEATHSIG), and with it the
+        # whole PID namespace, so this reaches every process even without a cgroup.
+        os.killpg(proc.pid, 9)
+
+
 @dataclass
 class Stage:
     argv: list[str]
@@ -193,7 +200,7 @@ class Stage:
             return await self._watch(proc, started, emit, feed, kill)
         finally:
             if proc.returncode is None:  # the watch failed or was cancelled: never leave it
-                self._kill(proc)
+                _kill_group(proc)
 
     async def _watch(
         self,
@@ -215,7 +222,7 @@ class Stage:
                 proc.wait(), kill.wait(), budget.exceeded.wait(), deadline_s=self.wall_s
             )
             if stopped is not None:
-                self._kill(proc)
+                await self._kill(proc)
             await proc.wait()
             wall = time.monotonic() - started
             if feeder:
@@ -241,13 +248,10 @@ class Stage:
             os.close(self.status_fd)
         return proc
 
-    def _kill(self, proc: asyncio.subprocess.Process) -> None:
-        if self.cgroup is not None:
-            self.cgroup.kill()
-        with contextlib.suppress(ProcessLookupError):
-            # Firejail's sandbox init dies with its parent (PR_SET_PDEATHSIG), and with it the
-            # whole PID namespace, so this reaches every process even without a cgroup.
-            os.killpg(proc.pid, 9)
+    async def _kill(self, proc: asyncio.subprocess.Process) -> None:
+        _kill_group(proc)
+        if self.cgroup is not None:  # a loop of reads and kills until the cgroup is empty
+            await asyncio.to_thread(self.cgroup.kill)
 
     async def _drain(self, pumps: list[asyncio.Task[None]]) -> None:
         """Output written just before exit is still in the pipes: read it, but not forever."""

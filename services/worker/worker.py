@@ -90,6 +90,8 @@ class Worker:
         for slot in slot_list:
             self.free.put_nowait(slot)
         self.running: dict[str, Execution] = {}
+        self.retired: list[Slot] = []  # slots whose clean-up failed: never given a job again
+        self.slots = list(slot_list)
         self.idle = asyncio.Event()  # set while no job runs
         self.idle.set()
         self.stopping = asyncio.Event()
@@ -109,6 +111,7 @@ class Worker:
             heartbeat.cancel()
         with contextlib.suppress(ServiceUnavailable):
             await registry.leave(self.redis, self.keys, self.id)
+        await asyncio.to_thread(workspace.release_slots, self.slots)
         log.info("worker %s stopped", self.id)
 
     def stop(self) -> None:
@@ -152,17 +155,10 @@ class Worker:
 
     async def _run_job(self, slot: Slot, entry_id: str, spec: JobSpec) -> None:
         logs.job_id.set(spec.job_id)  # in this job's own task context: on each of its log lines
-        events = self._events(spec)
         started = time.monotonic()
         waited = time.time() - spec.enqueued_at
-        log.info(
-            "job %s: %s on %s, queued %.3fs",
-            spec.job_id,
-            spec.language,
-            slot.user,
-            waited,
-        )
-        execution = Execution(self.runtime, slot, spec, events, self.id)
+        log.info("job %s: %s on %s, queued %.3fs", spec.job_id, spec.language, slot.user, waited)
+        execution = Execution(self.runtime, slot, spec, self._events(spec), self.id)
         self.running[spec.job_id] = execution
         self.idle.clear()
         final: Complete | Error | None = None
@@ -170,15 +166,25 @@ class Worker:
             final = await execution.run()
         except Exception:  # a task's top: log with the job id, tell the client, keep the slot
             log.exception("job %s: failed", spec.job_id)
-            await self._report(events, "the worker failed to run the job")
+            await self._report(self._events(spec), "the worker failed to run the job")
         finally:
+            log.info("job %s: done in %.3fs", spec.job_id, time.monotonic() - started)
+            await self._record(spec.job_id, metrics.finished(spec.language, waited, final))
+            await self._ack(spec.job_id, entry_id)
+            await self._release(slot, execution)
             del self.running[spec.job_id]
             if not self.running:
                 self.idle.set()
+
+    async def _release(self, slot: Slot, execution: Execution) -> None:
+        """After `complete`: the job's host work, off the event loop; then the slot is free
+        again, or retired if it could not be made clean (a job must never see another's)."""
+        failures = await execution.cleanup.run()
+        if not failures:
             self.free.put_nowait(slot)
-            log.info("job %s: done in %.3fs", spec.job_id, time.monotonic() - started)
-        await self._record(spec.job_id, metrics.finished(spec.language, waited, final))
-        await self._ack(spec.job_id, entry_id)
+            return
+        log.error("%s retired: its clean-up failed (%s)", slot.user, "; ".join(failures))
+        self.retired.append(slot)
 
     async def _record(self, job_id: str, job: metrics.FinishedJob) -> None:
         """Count the finished job in the cluster's metrics; this never fails the job."""
@@ -196,11 +202,12 @@ class Worker:
             log.warning("job %s: not acknowledged (%s); it stays pending", job_id, exc)
 
     async def _report(self, events: EventLog, message: str) -> None:
+        """End a job with internal_error, unless something already ended it."""
         final = Complete(
             exit_code=None, execution_time=0.0, status=Status.INTERNAL_ERROR, message=message
         )
         try:
-            await events.publish(final)
+            await events.finish(final, self.id)
         except ServiceUnavailable:
             log.error("job %s: cannot publish the internal error either", events.job_id)
 
@@ -251,14 +258,15 @@ class Worker:
         await queue.ack(self.redis, self.keys, entry_id)
 
     async def _heartbeat(self) -> None:
+        s = self.settings
         languages = {k: t.version for k, t in self.runtime.toolchains.items()}
         while True:
             info = {"languages": languages, "free": self.free.qsize(), "running": len(self.running)}
             try:
-                await registry.beat(self.redis, self.keys, self.id, info)
+                await registry.beat(self.redis, self.keys, self.id, info, s.heartbeat_ttl_s)
             except ServiceUnavailable as exc:
                 log.warning("heartbeat failed: %s", exc)
-            await asyncio.sleep(registry.HEARTBEAT_S)
+            await asyncio.sleep(s.heartbeat_s)
 
 
 class Backoff:

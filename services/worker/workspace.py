@@ -43,6 +43,13 @@ def prepare_slot(slot: Slot, disk_mb: int, inodes: int) -> bool:
     return mounted.returncode == 0
 
 
+def release_slots(slots: list[Slot]) -> None:
+    """On a clean shutdown: unmount each slot's job storage (nothing is left running on it)."""
+    for slot in slots:
+        if os.path.ismount(slot.jobs_dir):
+            subprocess.run(["umount", str(slot.jobs_dir)], check=False, capture_output=True)
+
+
 def create(slot: Slot, job_id: str, files: list[SourceFile]) -> Path:
     path = slot.job_dir(job_id)
     remove(path)

@@ -86,6 +86,56 @@ async def test_sigkill_mid_job_gives_internal_error_and_kills_the_sandbox(
     assert not slot_users_running(victim) - slot_users_running(survivor)
 
 
+TICKER = (
+    "import time\nfor i in range(300):\n    print('tick', i, flush=True)\n    time.sleep(0.2)\n"
+)
+
+
+async def test_sigkill_of_the_only_worker_ends_the_job_within_15_s(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Issue 7.1: with no other worker alive, the gateway relaying the job must notice that the
+    worker holding it is gone; a worker started afterwards recovers what the dead one held."""
+    stack = start_stack(redis_server.url, tmp_path, WORKER_CONCURRENCY="1", EXECUTION_TIMEOUT="60")
+    try:
+        async with open_job(stack, "python", TICKER) as conn:
+            await conn.wait_for_output("tick 0\n")
+            await asyncio.sleep(2.5)
+            killed_at = time.monotonic()
+            stack.worker.proc.send_signal(signal.SIGKILL)
+            stack.worker.proc.wait()
+            out = await conn.finish(timeout=30)
+            elapsed = time.monotonic() - killed_at
+        assert out.status == "internal_error", out.summary()
+        assert "stopped unexpectedly" in out.complete["message"]
+        assert elapsed < 15, f"terminal event {elapsed:.1f}s after the SIGKILL"
+        assert out.close_code == 1000
+        # A worker started now recovers the dead one's entry without ending the job twice,
+        # and serves new jobs.
+        env = service_env(stack.redis_url, stack.prefix, WORKER_CONCURRENCY="1")
+        replacement = start_service("services.worker", env, tmp_path)
+        try:
+            after = await run(stack, "python", 'print("next")\n', timeout=60)
+            assert after.stdout == "next\n"
+            client = redis_sync.Redis.from_url(stack.redis_url)
+            keys = Keys(stack.prefix)
+            deadline = time.monotonic() + scaled(15)
+            while client.xpending(keys.queue, WORKER_GROUP)["pending"] and (
+                time.monotonic() < deadline
+            ):
+                await asyncio.sleep(0.2)
+            assert client.xpending(keys.queue, WORKER_GROUP)["pending"] == 0
+            finals = [
+                e for _, e in client.xrange(keys.events(conn.job_id)) if b'"complete"' in e[b"m"]
+            ]
+            assert len(finals) == 1, finals
+        finally:
+            replacement.stop()
+    finally:
+        stack.gateway.stop()
+        stack.worker.stop()
+
+
 async def test_job_claimed_by_a_dead_worker_before_it_started_is_retried(
     two_workers: tuple[Stack, Service],
 ) -> None:
