@@ -213,6 +213,7 @@ case "$TARGET" in
     ;;
   run)
     say "./make.sh run (log: $LOG)"
+    : > "$LOG"
     started=$(now)
     setsid chroot "$ROOT" /usr/bin/env -i "${envs[@]}" /bin/sh -c 'cd /root/cexec && exec ./make.sh run' > "$LOG" 2>&1 &
     runner=$!

@@ -96,7 +96,7 @@ if [ "$VENV" = 1 ]; then
   stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
     .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1
-    .venv/bin/pip install -q -e '.[dev]' 2>&1 | grep -vE "BuildBackendWarning|^\s*(!!|\*+|Please be careful|name as your|with strategy|$)" || true
+    .venv/bin/pip install -q -e '.[dev]' 2>&1 | grep -vE "BuildBackendWarning|^WARNING: Location 'file:.* is ignored|^\s*(!!|\*+|Please be careful|name as your|with strategy|$)" || true
     .venv/bin/python -c "import lib, services, starlette, redis, jwt" # fails loudly if pip did
     rm -f .venv/.installed-* && touch "$stamp"
   fi

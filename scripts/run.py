@@ -58,8 +58,9 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
     """Redis with an append-only file in data/redis of the checkout (git ignores it), so queued
     jobs, event streams and spent job tokens survive a Redis crash or a restart of `make run`.
 
-    `appendfsync everysec` loses at most about a second of writes if the machine itself goes
-    down; a killed redis-server loses nothing it had acknowledged. The port is a free one each
+    `appendfsync everysec`: a killed redis-server normally loses nothing (each write reaches the
+    kernel before its reply is sent); the machine going down loses about the last second. The
+    port is a free one each
     run: the data is in the directory, and the services get the URL from here, so nothing
     depends on the port staying the same.
     """
