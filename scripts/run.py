@@ -59,10 +59,10 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
     jobs, event streams and spent job tokens survive a Redis crash or a restart of `make run`.
 
     `appendfsync everysec`: a killed redis-server normally loses nothing (each write reaches the
-    kernel before its reply is sent); the machine going down loses about the last second. The
-    port is a free one each
-    run: the data is in the directory, and the services get the URL from here, so nothing
-    depends on the port staying the same.
+    kernel before its reply is sent); the machine going down loses about the last second.
+
+    The port is a free one each run: the data is in the directory and the services get the URL
+    from here, so nothing depends on the port staying the same.
     """
     binary = shutil.which("redis-server")
     if binary is None:
