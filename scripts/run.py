@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from types import FrameType
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".env"
@@ -154,6 +155,15 @@ def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
             p.wait()
 
 
+def interrupted(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C or SIGTERM: stop everything, once. Further signals are ignored from here on, or they
+    would cut the orderly stop short: make passes its own SIGTERM on to this script, so `kill`ing
+    `make run` delivers two, and a terminal's Ctrl-C reaches make and this script alike."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     values = ensure_env_file()
     env = {**values, **os.environ}
@@ -166,7 +176,9 @@ def main() -> int:
     host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
     procs.append(start("gateway", [sys.executable, "-m", "services.websocket"], env))
     procs.append(start("worker", [sys.executable, "-m", "services.worker"], env))
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, interrupted)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, interrupted)
     try:
         url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
         if not wait_healthy(url, procs):
