@@ -40,6 +40,7 @@ class Cgroups(Protocol):
 
     def create(self, slot: str, stage: str, memory_mb: int, tasks: int) -> StageCgroup | None: ...
     def clean_slot(self, slot: str) -> None: ...
+    def lock_dir(self, slot: str) -> Path: ...
 
 
 def _write(path: Path, value: str) -> None:
@@ -152,6 +153,12 @@ class V1:
         for base in self.mounts.values():
             _remove_tree(base / slot)
 
+    def lock_dir(self, slot: str) -> Path:
+        """The slot's directory, created if need be; services.worker.slots flocks it."""
+        path = self.mounts["memory"] / slot
+        path.mkdir(exist_ok=True)
+        return path
+
 
 @dataclass
 class V2Stage:
@@ -201,6 +208,11 @@ class V2:
 
     def clean_slot(self, slot: str) -> None:
         _remove_tree(self.base / slot)
+
+    def lock_dir(self, slot: str) -> Path:
+        path = self.base / slot
+        path.mkdir(exist_ok=True)
+        return path
 
 
 def _enable_controllers(path: Path) -> None:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 
 from lib.errors import SandboxError
 from services.worker.cgroups import StageCgroup
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 READ_SIZE = 65536
 DRAIN_AFTER_EXIT_S = 2.0
+DRAIN_AFTER_KILL_S = 0.5  # a killed stage's pipes hold at most what it wrote before the kill
 
 Emit = Callable[[str, str], Awaitable[None]]
 
@@ -142,8 +144,8 @@ async def _pump(
             break
     if tail := decoder.decode(b"", final=True):
         await emit(stream, tail)
-    # Over budget: the stage is being killed. Keep reading to EOF and throw it away, because
-    # asyncio reports the process as exited only once its pipes are closed and drained.
+    # Over budget: the stage is being killed. Keep reading to EOF and throw it away, so that
+    # nothing blocks on a full pipe until the kill lands.
     while await reader.read(READ_SIZE):
         pass
 
@@ -173,6 +175,44 @@ async def _first(*aws: Awaitable[object], deadline_s: float) -> Stop | None:
     return (None, Stop.KILLED, Stop.OUTPUT)[first]
 
 
+@dataclass
+class Pipes:
+    """The stage's stdio, on pipes of our own rather than asyncio's subprocess pipes: asyncio
+    (3.11.3+) reports a process as exited only once its pipes are closed, so one surviving
+    process holding stdout would hold the stage past its deadline (issue 7.10). Here the
+    stage ends when its launcher exits; the pipes are drained for a bounded time after that."""
+
+    stdout: asyncio.StreamReader
+    stderr: asyncio.StreamReader
+    stdin: asyncio.StreamWriter | None
+    transports: list[asyncio.BaseTransport]
+
+    def close(self) -> None:
+        for transport in self.transports:
+            transport.close()
+
+
+async def _open_pipes(out_r: int, err_r: int, in_w: int | None) -> Pipes:
+    loop = asyncio.get_running_loop()
+    transports: list[asyncio.BaseTransport] = []
+    readers = []
+    for fd in (out_r, err_r):
+        reader = asyncio.StreamReader(limit=READ_SIZE, loop=loop)
+        transport, _ = await loop.connect_read_pipe(
+            partial(asyncio.StreamReaderProtocol, reader), os.fdopen(fd, "rb", buffering=0)
+        )
+        transports.append(transport)
+        readers.append(reader)
+    writer = None
+    if in_w is not None:
+        w_transport, w_protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, os.fdopen(in_w, "wb", buffering=0)
+        )
+        transports.append(w_transport)
+        writer = asyncio.StreamWriter(w_transport, w_protocol, None, loop)
+    return Pipes(readers[0], readers[1], writer, transports)
+
+
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
     with contextlib.suppress(ProcessLookupError):
         # Firejail's sandbox init dies with its parent (PR_SET_PDEATHSIG), and with it the
@@ -195,68 +235,79 @@ class Stage:
 
     async def run(self, emit: Emit, feed: InputFeed | None, kill: asyncio.Event) -> StageResult:
         started = time.monotonic()
-        proc = await self._spawn(feed is not None)
+        proc, pipes = await self._spawn(feed is not None)
         try:
-            return await self._watch(proc, started, emit, feed, kill)
+            return await self._watch(proc, pipes, started, emit, feed, kill)
         finally:
             if proc.returncode is None:  # the watch failed or was cancelled: never leave it
                 _kill_group(proc)
+            pipes.close()
 
     async def _watch(
         self,
         proc: asyncio.subprocess.Process,
+        pipes: Pipes,
         started: float,
         emit: Emit,
         feed: InputFeed | None,
         kill: asyncio.Event,
     ) -> StageResult:
         budget = OutputBudget(self.output_bytes)
-        assert proc.stdout and proc.stderr
         async with asyncio.TaskGroup() as tg:
             pumps = [
-                tg.create_task(_pump(proc.stdout, self.streams[0], emit, budget)),
-                tg.create_task(_pump(proc.stderr, self.streams[1], emit, budget)),
+                tg.create_task(_pump(pipes.stdout, self.streams[0], emit, budget)),
+                tg.create_task(_pump(pipes.stderr, self.streams[1], emit, budget)),
             ]
-            feeder = tg.create_task(_feed(proc.stdin, feed)) if feed and proc.stdin else None
+            feeder = tg.create_task(_feed(pipes.stdin, feed)) if feed and pipes.stdin else None
             stopped = await _first(
                 proc.wait(), kill.wait(), budget.exceeded.wait(), deadline_s=self.wall_s
             )
-            if stopped is not None:
-                await self._kill(proc)
-            await proc.wait()
+            # Whatever ended the stage, nothing of it may outlive its verdict: the launcher's
+            # group if we stopped it, and in any case whatever is left in the stage's cgroup.
+            await self._kill(proc, group=stopped is not None)
+            await proc.wait()  # the launcher only: it exits once killed, whatever it ran
             wall = time.monotonic() - started
             if feeder:
                 feeder.cancel()
-            await self._drain(pumps)
+            await self._drain(pumps, DRAIN_AFTER_EXIT_S if stopped is None else DRAIN_AFTER_KILL_S)
         return self._result(stopped, proc.returncode, wall)
 
-    async def _spawn(self, with_stdin: bool) -> asyncio.subprocess.Process:
+    async def _spawn(self, with_stdin: bool) -> tuple[asyncio.subprocess.Process, Pipes]:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        in_r, in_w = os.pipe() if with_stdin else (None, None)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self.argv,
-                stdin=asyncio.subprocess.PIPE if with_stdin else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
+                stdin=in_r if in_r is not None else asyncio.subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=err_w,
                 env=self.env,
                 cwd=self.cwd,
                 pass_fds=(self.status_fd,),
                 start_new_session=True,
             )
         except OSError as exc:
+            for fd in (out_r, err_r, in_w):
+                if fd is not None:
+                    os.close(fd)
             raise SandboxError(f"cannot start the sandbox: {exc}") from exc
         finally:
-            os.close(self.status_fd)
-        return proc
+            for fd in (self.status_fd, out_w, err_w, in_r):
+                if fd is not None:
+                    os.close(fd)  # the child has its copies; ours would keep the pipes open
+        return proc, await _open_pipes(out_r, err_r, in_w)
 
-    async def _kill(self, proc: asyncio.subprocess.Process) -> None:
-        _kill_group(proc)
+    async def _kill(self, proc: asyncio.subprocess.Process, group: bool = True) -> None:
+        if group:
+            _kill_group(proc)
         if self.cgroup is not None:  # a loop of reads and kills until the cgroup is empty
             await asyncio.to_thread(self.cgroup.kill)
 
-    async def _drain(self, pumps: list[asyncio.Task[None]]) -> None:
+    async def _drain(self, pumps: list[asyncio.Task[None]], limit_s: float) -> None:
         """Output written just before exit is still in the pipes: read it, but not forever."""
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(DRAIN_AFTER_EXIT_S):
+            async with asyncio.timeout(limit_s):
                 await asyncio.gather(*pumps, return_exceptions=True)
         for p in pumps:
             p.cancel()

@@ -38,11 +38,15 @@ def prepare_runtime(settings: Settings) -> tuple[Runtime, list[Slot], list[int]]
     """Everything a worker checks and builds before it claims its first job; fails fast."""
     if os.geteuid() != 0:
         raise ConfigError("the worker must run as root: it starts each sandbox as a slot user")
-    slot_list, locks = slots.acquire(
-        settings.sandbox_user_prefix, settings.worker_concurrency, os.geteuid()
-    )
     cg = cgroups.detect(settings.cgroup_name)
     log.info("cgroups: %s", cg.version if cg else "unavailable (RLIMIT_AS fallback)")
+    slot_list, locks = slots.acquire(
+        settings.sandbox_user_prefix,
+        settings.worker_concurrency,
+        os.geteuid(),
+        cg.lock_dir if cg else None,
+    )
+    log.info("slots: %s", ", ".join(slot.user for slot in slot_list))
     for slot in slot_list:
         if not workspace.prepare_slot(slot, settings.job_disk_mb, settings.job_inodes):
             log.warning(
