@@ -4,7 +4,8 @@
 #
 #   scripts/fresh-debian.sh run      ./make.sh run; waits for its URL, checks /health and runs a
 #                                    Python hello world through it, stops it, prints the times
-#   scripts/fresh-debian.sh test     ./make.sh test (PYTEST_ARGS, if set, is passed on)
+#   scripts/fresh-debian.sh test [MAKE ARGS]   ./make.sh test (PYTEST_ARGS, if set, is passed on;
+#                                    e.g. `test -o lint` runs the suite without the lint step)
 #   scripts/fresh-debian.sh shell [BASH ARGS]   bash in the root's checkout (e.g. -c 'make run')
 #
 # Options (before the target):
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
     --variant) VARIANT="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --reuse) REUSE=1; KEEP=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -201,13 +202,13 @@ case "$TARGET" in
     in_root /bin/bash -c 'cd /root/cexec && exec bash "$@"' bash "$@"
     ;;
   test)
-    say "./make.sh test (log: $LOG)"
+    say "./make.sh test $* (log: $LOG)"
     started=$(now)
     set +e
-    in_root /bin/sh -c 'cd /root/cexec && exec ./make.sh test' 2>&1 | tee "$LOG"
+    in_root /bin/sh -c 'cd /root/cexec && exec ./make.sh test "$@"' sh "$@" 2>&1 | tee "$LOG"
     rc=${PIPESTATUS[0]}
     set -e
-    say "./make.sh test exited $rc after $(since "$started") s"
+    say "./make.sh test $* exited $rc after $(since "$started") s"
     grep -E '^=+ .*(passed|failed|error).* in ' "$LOG" | tail -1 || true
     exit "$rc"
     ;;
