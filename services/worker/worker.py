@@ -183,7 +183,9 @@ class Worker:
     async def _release(self, slot: Slot, execution: Execution) -> None:
         """After `complete`: the job's host work, off the event loop; then the slot is free
         again, or retired if it could not be made clean (a job must never see another's)."""
+        began = time.monotonic()
         failures = await execution.cleanup.run()
+        log.info("%s: cleaned up in %.3fs", slot.user, time.monotonic() - began)
         if not failures:
             self.free.put_nowait(slot)
             return
