@@ -167,7 +167,11 @@ else
   say "fresh root in $ROOT with $(git -C "$REPO" rev-parse --short HEAD) of $REPO (committed files only)"
 fi
 
-# 3. The kernel's file systems, and the local package directories pip is told to use.
+# 3. The root as a mount point of its own (as a booted system's / is: `unshare --mount`, which the
+# tests use, cannot change the propagation of a root that is a plain directory), the kernel's
+# file systems, and the local package directories pip is told to use.
+mount --bind "$ROOT" "$ROOT"
+mount --make-rslave "$ROOT"
 mount -t proc proc "$ROOT/proc"
 for fs in sys dev; do
   mount --rbind "/$fs" "$ROOT/$fs"
