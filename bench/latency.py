@@ -134,7 +134,7 @@ class Floor:
         )
         workspace.prepare_slot(floor.slot, settings.job_disk_mb, settings.job_inodes)
         if floor.hierarchy is not None:
-            floor.hierarchy.clean_slot(floor.slot.user)
+            floor.hierarchy.clean_slot(floor.slot.key)
         return floor
 
     def close(self) -> None:
@@ -203,7 +203,7 @@ class Floor:
         if self.hierarchy is None:
             return None
         tasks = self.limits.processes + sandbox.FIREJAIL_OVERHEAD_TASKS
-        return self.hierarchy.create(self.slot.user, "run", self.limits.memory_mb, tasks)
+        return self.hierarchy.create(self.slot.key, "run", self.limits.memory_mb, tasks)
 
     def _program(self) -> list[str]:
         lang = LANGUAGES["python"]

@@ -1,7 +1,8 @@
 """Per-stage cgroups: the memory limit (swap off), the task limit, peak memory, OOM kills, CPU time.
 
 cgroup v2 where /sys/fs/cgroup is the unified hierarchy; v1 (memory, pids, cpuacct) otherwise, as on
-hybrid hosts. Layout: <root>/<name>/<slot user>/<stage>, one leaf per stage of a job, removed after.
+hybrid hosts. Layout: <root>/<name>/uid-<slot UID>/<stage>, one leaf per stage of a job, removed
+after.
 A slot's subtree belongs to the worker holding that slot's lock, so it may clean it at start.
 """
 

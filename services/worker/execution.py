@@ -112,7 +112,7 @@ class Runtime:
             return None
         tasks = req.limits.processes + sandbox.FIREJAIL_OVERHEAD_TASKS
         try:
-            return self.cgroups.create(req.slot.user, req.name, req.limits.memory_mb, tasks)
+            return self.cgroups.create(req.slot.key, req.name, req.limits.memory_mb, tasks)
         except OSError as exc:
             raise SandboxError(f"cannot create the {req.name} cgroup: {exc}") from exc
 

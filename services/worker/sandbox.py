@@ -74,6 +74,13 @@ class Slot:
     home: Path
 
     @property
+    def key(self) -> str:
+        """What the slot's locks and cgroups are named by: its UID, not its name, because two
+        workers with /etc/passwd files of their own may give one UID two names (or one name two
+        UIDs), and what the kernel shares between jobs (RLIMIT_NPROC, signals) goes by UID."""
+        return f"uid-{self.uid}"
+
+    @property
     def jobs_dir(self) -> Path:
         return self.home / "jobs"
 

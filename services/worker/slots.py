@@ -3,11 +3,13 @@ worker process on this kernel, so that two workers never share a UID: RLIMIT_NPR
 cgroups are then per job. The locks die with the process that held them.
 
 Two locks per slot (issue 7.10), both flock(2), so both vanish with their holder:
-- /run/cexec/<user>.lock: seen by every worker of this mount namespace (works without cgroups);
-- the slot's own cgroup directory (`<cgroup root>/<controller>/cexec/<user>`): seen by every worker
-  on the kernel that sees the same cgroup hierarchy, whatever its mount namespace (a chroot, a
-  container that shares the host's cgroup namespace, a second /run). flock works on cgroupfs
-  directories like on any inode.
+- /run/cexec/uid-<uid>.lock: seen by every worker of this mount namespace (works without cgroups);
+- the slot's own cgroup directory (`<cgroup root>/<controller>/cexec/uid-<uid>`): seen by every
+  worker on the kernel that sees the same cgroup hierarchy, whatever its mount namespace (a
+  chroot, a container that shares the host's cgroup namespace, a second /run). flock works on
+  cgroupfs directories like on any inode.
+Both are keyed by UID (Slot.key), not by name: a chroot's /etc/passwd gave `cexec-sb11` the UID
+that the host's gives `cexec-sb10`, and what the kernel shares between processes goes by UID.
 Workers in containers with a cgroup namespace of their own see different cgroup directories and
 so do not exclude each other: give such containers sandbox users with distinct UIDs
 (`scripts/install.sh --uid-base N`), since RLIMIT_NPROC counts per UID across the whole kernel.
@@ -47,14 +49,14 @@ def _flock(fd: int) -> int | None:
     return fd
 
 
-def _try_lock(name: str, kernel_lock: Callable[[str], Path | None] | None) -> list[int] | None:
+def _try_lock(key: str, kernel_lock: Callable[[str], Path | None] | None) -> list[int] | None:
     """Both locks of one slot, or None (and nothing held) if another worker holds either."""
     LOCK_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
-    file_fd = os.open(LOCK_DIR / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    file_fd = os.open(LOCK_DIR / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     held = _flock(file_fd)
     if held is None:
         return None
-    directory = kernel_lock(name) if kernel_lock else None
+    directory = kernel_lock(key) if kernel_lock else None
     if directory is None:
         return [held]
     dir_fd = _flock(os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
@@ -80,13 +82,12 @@ def acquire(
             break
         if entry.pw_uid in (0, worker_uid) or entry.pw_gid == 0:
             raise ConfigError(f"sandbox user {entry.pw_name} must not be root or the worker's user")
-        held = _try_lock(entry.pw_name, kernel_lock)
+        slot = Slot(len(slots), entry.pw_name, entry.pw_uid, entry.pw_gid, Path(entry.pw_dir))
+        held = _try_lock(slot.key, kernel_lock)
         if held is None:
             continue
         fds += held
-        slots.append(
-            Slot(len(slots), entry.pw_name, entry.pw_uid, entry.pw_gid, Path(entry.pw_dir))
-        )
+        slots.append(slot)
     if len(slots) < count:
         for fd in fds:
             os.close(fd)

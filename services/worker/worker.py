@@ -53,7 +53,7 @@ def prepare_runtime(settings: Settings) -> tuple[Runtime, list[Slot], list[int]]
                 "%s: no tmpfs for job files; disk use is bounded by file size only", slot.user
             )
         if cg is not None:
-            cg.clean_slot(slot.user)
+            cg.clean_slot(slot.key)
     firejail = shutil.which(settings.firejail, path=SANDBOX_PATH)
     if firejail is None:
         raise ConfigError(f"{settings.firejail} not found: apt-get install firejail (make install)")

@@ -122,7 +122,7 @@ def remove_stage_cgroups(user: str) -> None:
     """Move the stage's tasks to the root cgroups and delete the stage's cgroups (v1 here; on a
     v2 host the one unified directory)."""
     for controller in ("memory", "pids", "cpuacct"):
-        stage = CGROUP_V1 / controller / "cexec" / user / "run"
+        stage = CGROUP_V1 / controller / "cexec" / f"uid-{pwd.getpwnam(user).pw_uid}" / "run"
         if not stage.is_dir():
             continue
         for pid in (stage / "cgroup.procs").read_text().split():

@@ -89,7 +89,7 @@ class Watch:
 
 
 def worker_slots(pid: int) -> list[pwd.struct_passwd]:
-    """The sandbox users a worker holds: it keeps /run/cexec/<user>.lock open for each."""
+    """The sandbox users a worker holds: it keeps /run/cexec/uid-<uid>.lock open for each."""
     users = []
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
@@ -97,7 +97,7 @@ def worker_slots(pid: int) -> list[pwd.struct_passwd]:
         except OSError:
             continue
         if target.startswith(LOCK_DIR) and target.endswith(".lock"):
-            users.append(pwd.getpwnam(Path(target).stem))
+            users.append(pwd.getpwuid(int(Path(target).stem.removeprefix("uid-"))))
     return users
 
 
