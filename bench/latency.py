@@ -43,7 +43,7 @@ from lib.protocol import SourceFile
 from services.worker import cgroups, natives, sandbox, slots, toolchains, workspace
 from services.worker.cgroups import Cgroups, StageCgroup
 from services.worker.stage import parse_reaper_report
-from services.worker.worker import hidden_paths
+from services.worker.worker import hidden_paths, visible_paths
 
 HELLO = 'print("hello")'
 EXPECTED = "hello\n"
@@ -122,7 +122,9 @@ class Floor:
         python = toolchains.find_tool(LANGUAGES["python"].tool)
         if firejail is None or python is None:
             raise BenchError("firejail and python3 must be installed for the sandbox users")
-        slot_list, locks = slots.acquire(settings.sandbox_user_prefix, 1, os.geteuid())
+        hierarchy = cgroups.detect(settings.cgroup_name)
+        lock = hierarchy.lock_dir if hierarchy else None
+        slot_list, locks = slots.acquire(settings.sandbox_user_prefix, 1, os.geteuid(), lock)
         floor = cls(
             settings,
             slot_list[0],
@@ -130,7 +132,7 @@ class Floor:
             natives.ensure_natives(settings.native_dir),
             firejail,
             python,
-            cgroups.detect(settings.cgroup_name),
+            hierarchy,
         )
         workspace.prepare_slot(floor.slot, settings.job_disk_mb, settings.job_inodes)
         if floor.hierarchy is not None:
@@ -171,6 +173,7 @@ class Floor:
                 limits=self.limits,
                 program=self._program(),
                 hidden=hidden_paths(self.settings),
+                visible=visible_paths([self.python], self.natives),
             )
             sample = _timed(argv, job_dir, status_write)
             failure = None if sample.seconds is None else _reaper_failure(status_read)

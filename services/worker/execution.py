@@ -67,6 +67,7 @@ class Runtime:
     cgroups: Cgroups | None
     host_namespaces: tuple[str, str]
     hidden: tuple[str, ...] = ()  # host paths blacklisted in every sandbox
+    visible: tuple[str, ...] = ()  # toolchain prefixes under a masked directory, shown
 
     async def run_stage(
         self,
@@ -92,6 +93,7 @@ class Runtime:
             limits=req.limits,
             program=req.program,
             hidden=self.hidden,
+            visible=self.visible,
         )
         stage = Stage(
             argv=argv,

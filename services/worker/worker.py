@@ -20,9 +20,9 @@ from lib.jobs import JobSpec
 from lib.keys import Keys
 from lib.protocol import Complete, Error, Status
 from lib.store import Redis
-from services.worker import cgroups, natives, slots, toolchains, workspace
+from services.worker import cgroups, natives, sandbox, slots, toolchains, workspace
 from services.worker.execution import Execution, Runtime
-from services.worker.sandbox import SANDBOX_PATH, Slot
+from services.worker.sandbox import SANDBOX_PATH, Natives, Slot
 from services.worker.stage import own_namespaces
 
 log = logging.getLogger(__name__)
@@ -57,16 +57,26 @@ def prepare_runtime(settings: Settings) -> tuple[Runtime, list[Slot], list[int]]
     firejail = shutil.which(settings.firejail, path=SANDBOX_PATH)
     if firejail is None:
         raise ConfigError(f"{settings.firejail} not found: apt-get install firejail (make install)")
+    found = toolchains.detect(settings.language_list)
+    native = natives.ensure_natives(settings.native_dir)
     runtime = Runtime(
         settings,
         firejail,
-        natives.ensure_natives(settings.native_dir),
-        toolchains.detect(settings.language_list),
+        native,
+        found,
         cg,
         own_namespaces(),
         hidden_paths(settings),
+        visible_paths([t.path for t in found.values()], native),
     )
     return runtime, slot_list, locks
+
+
+def visible_paths(tools: list[str], native: Natives) -> tuple[str, ...]:
+    """Toolchains and our natives installed under a directory every sandbox masks (/opt, /srv,
+    /var, ...): their install prefixes stay visible (sandbox.visible_dirs)."""
+    real = [os.path.realpath(p) for p in (*tools, native.reaper, native.stdio)]
+    return sandbox.visible_dirs(real)
 
 
 def hidden_paths(settings: Settings) -> tuple[str, ...]:
