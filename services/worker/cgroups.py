@@ -21,8 +21,10 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-V1_CONTROLLERS = ("memory", "pids", "cpuacct")
+V1_CONTROLLERS = ("memory", "pids", "cpuacct", "freezer")
+V1_OPTIONAL = ("cpuacct", "freezer")
 KILL_ROUNDS = 50
+FREEZE_WAIT_S = 0.5
 
 
 class StageCgroup(Protocol):
@@ -79,7 +81,30 @@ def _kill_procs(dirs: list[Path]) -> None:
         time.sleep(0.002)
 
 
+def _frozen_kill(freezer: Path, dirs: list[Path]) -> None:
+    """Freeze, kill, thaw: a fork bomb cannot refill a frozen cgroup between our read of
+    cgroup.procs and our kills, so one pass reaches every task (the kernel's cgroup-v1 freezer,
+    Documentation/admin-guide/cgroup-v1/freezer-subsystem.rst). Falls back to the kill loop."""
+    state = freezer / "freezer.state"
+    try:
+        _write(state, "FROZEN")
+    except OSError:
+        _kill_procs(dirs)
+        return
+    try:
+        deadline = time.monotonic() + FREEZE_WAIT_S
+        while _read(state).strip() == "FREEZING" and time.monotonic() < deadline:
+            time.sleep(0.001)
+        _kill_procs(dirs)  # one round here; more only if the freeze did not take
+    finally:
+        with contextlib.suppress(OSError):
+            _write(state, "THAWED")  # the killed tasks die as they thaw
+    _kill_procs(dirs)
+
+
 def _rmdir(path: Path) -> None:
+    """Remove an emptied cgroup; OSError (EBUSY) if tasks stay in it: the caller must not hand
+    its slot to another job."""
     for _ in range(KILL_ROUNDS):
         try:
             path.rmdir()
@@ -90,7 +115,7 @@ def _rmdir(path: Path) -> None:
             if exc.errno != errno.EBUSY:
                 raise
             time.sleep(0.005)
-    log.warning("cgroup %s still busy, left behind", path)
+    raise OSError(errno.EBUSY, f"cgroup {path} still has tasks")
 
 
 def _remove_tree(path: Path) -> None:
@@ -98,7 +123,10 @@ def _remove_tree(path: Path) -> None:
         return
     for child in sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
         _kill_procs([child])
-        _rmdir(child)
+        try:
+            _rmdir(child)
+        except OSError as exc:
+            log.warning("%s", exc)
 
 
 @dataclass
@@ -123,7 +151,10 @@ class V1Stage:
         return int(text) // 1000 if text.isdigit() else None
 
     def kill(self) -> None:
-        _kill_procs(list(self.dirs.values()))
+        if "freezer" in self.dirs:
+            _frozen_kill(self.dirs["freezer"], list(self.dirs.values()))
+        else:
+            _kill_procs(list(self.dirs.values()))
 
     def remove(self) -> None:
         self.kill()
@@ -244,8 +275,8 @@ def _setup_v1(name: str) -> V1 | None:
     for controller in V1_CONTROLLERS:
         root = CGROUP_ROOT / controller
         if not (root / "cgroup.procs").exists():
-            if controller == "cpuacct":
-                continue  # optional: CPU time then comes from the reaper's rusage
+            if controller in V1_OPTIONAL:
+                continue  # CPU time then comes from the reaper's rusage; kills loop unfrozen
             return None
         base = root / name
         base.mkdir(exist_ok=True)

@@ -11,6 +11,8 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from services.worker.cgroups import V1, V2, V1Stage, V2Stage
 
 MB = 1024 * 1024
@@ -101,3 +103,27 @@ def test_kill_reaches_every_listed_task(tmp_path: Path) -> None:
         assert sleeper.wait(5) == -signal.SIGKILL
     finally:
         sleeper.kill()
+
+
+def test_v1_kill_freezes_then_thaws(tmp_path: Path) -> None:
+    """With the freezer controller, the kill runs on a frozen cgroup (no fork can race it) and
+    the cgroup is thawed afterwards, so the killed tasks die."""
+    writes: list[str] = []
+    touch(tmp_path / "f", "cgroup.procs", "freezer.state")
+    touch(tmp_path / "m", "cgroup.procs")
+    state = tmp_path / "f" / "freezer.state"
+
+    class Recorder(V1Stage):
+        def kill(self) -> None:
+            super().kill()
+            writes.append(state.read_text())
+
+    Recorder({"memory": tmp_path / "m", "freezer": tmp_path / "f"}).kill()
+    assert writes == ["THAWED"]
+
+
+def test_v1_remove_refuses_a_busy_cgroup(tmp_path: Path) -> None:
+    """A cgroup that cannot be removed is an error (the slot is then retired), not a warning."""
+    touch(tmp_path / "m", "cgroup.procs")  # a stand-in directory with a file is never empty
+    with pytest.raises(OSError):
+        V1Stage({"memory": tmp_path / "m"}).remove()
