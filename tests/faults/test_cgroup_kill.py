@@ -41,8 +41,27 @@ def hierarchy() -> cgroups.V1 | cgroups.V2:
 def slot(hierarchy: cgroups.V1 | cgroups.V2) -> Iterator[Slot]:
     held, fds = slots.acquire("cexec-sb", 1, os.geteuid(), hierarchy.lock_dir)
     yield held[0]
+    # The bombs ran in our PID namespace (no Firejail, no reaper): their killed tasks are
+    # reaped by PID 1, and until then they count against the UID's RLIMIT_NPROC. The next
+    # worker to take this slot must find none of them.
+    deadline = time.monotonic() + 10
+    while uid_tasks(held[0].uid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = uid_tasks(held[0].uid)
     for fd in fds:
         os.close(fd)
+    assert not left, f"tasks of {held[0].user} were not reaped: {left[:10]}"
+
+
+def uid_tasks(uid: int) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
 
 
 @pytest.fixture(scope="module")
