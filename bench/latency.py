@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from typing import Any
 import httpx
 import websockets
 from _stack import REPO, BenchError, Stack, machine_info, run_script  # bench/, this dir
+from _stats import fmt_ms, median, ms, quantile  # bench/, this dir
 
 from lib.config import Settings, load_settings
 from lib.errors import ExecError
@@ -269,25 +269,18 @@ class Series:
             self.samples.append(sample)
 
     def median(self) -> float | None:
-        return statistics.median(self.seconds) if self.seconds else None
+        return median(self.seconds)
 
     def p90(self) -> float | None:
-        xs = self.seconds
-        if len(xs) < 2:
-            return xs[0] if xs else None
-        return statistics.quantiles(xs, n=10, method="inclusive")[-1]
+        return quantile(self.seconds, 90)
 
     def summary(self) -> dict[str, Any]:
         return {
-            "median_ms": _ms(self.median()),
-            "p90_ms": _ms(self.p90()),
+            "median_ms": ms(self.median()),
+            "p90_ms": ms(self.p90()),
             "runs": len(self.samples),
             "failures": len(self.failures),
         }
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 2)
 
 
 async def measure(
@@ -330,7 +323,7 @@ def summarize(
         "ratio": round(med_service / med_floor, 3) if med_service and med_floor else None,
         "target": {
             "rule": f"median service <= {SLACK_FACTOR} * median floor + {SLACK_S * 1000:.0f} ms",
-            "limit_ms": _ms(limit),
+            "limit_ms": ms(limit),
             "holds": holds,
         },
     }
@@ -343,18 +336,14 @@ def print_report(summary: dict[str, Any], series: list[Series]) -> None:
     print(f"\n{'':16}{'median':>10}{'p90':>10}{'failures':>11}")
     for s in series:
         row = s.summary()
-        median, p90 = _fmt(row["median_ms"]), _fmt(row["p90_ms"])
+        median, p90 = fmt_ms(row["median_ms"]), fmt_ms(row["p90_ms"])
         print(f"{s.name:16}{median:>10}{p90:>10}{row['failures']:>7}/{row['runs']}")
     print(f"\nratio service/floor (medians): {summary['ratio'] or '-'}")
     verdict = "HOLDS" if target["holds"] else "MISSED"
-    print(f"target: {target['rule']} (limit {_fmt(target['limit_ms'])}): {verdict}")
+    print(f"target: {target['rule']} (limit {fmt_ms(target['limit_ms'])}): {verdict}")
     for s in series:
         for detail in s.failures[:3]:
             print(f"{s.name} failure: {detail}", file=sys.stderr)
-
-
-def _fmt(ms: float | None) -> str:
-    return "-" if ms is None else f"{ms:.1f} ms"
 
 
 # -- main ----------------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from _stack import REPO, BenchError, machine_info, run_script  # bench/, this dir
+from _stats import fmt_ms, median, ms, quantile  # bench/, this dir
 
 from lib.config import Settings, load_settings
 from lib.languages import LANGUAGES
@@ -72,13 +72,10 @@ class Series:
     failures: list[str] = field(default_factory=list)
 
     def median(self) -> float | None:
-        return statistics.median(self.seconds) if self.seconds else None
+        return median(self.seconds)
 
     def p90(self) -> float | None:
-        xs = self.seconds
-        if len(xs) < 2:
-            return xs[0] if xs else None
-        return statistics.quantiles(xs, n=10, method="inclusive")[-1]
+        return quantile(self.seconds, 90)
 
 
 def option_sets(job_dir: Path, status_fd: int, settings: Settings) -> list[Series]:
@@ -181,10 +178,6 @@ class Bench:
         return elapsed, None
 
 
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 2)
-
-
 def summarize(series: list[Series], runs: int) -> dict[str, Any]:
     floor = series[0].median()
     rows = []
@@ -193,9 +186,9 @@ def summarize(series: list[Series], runs: int) -> dict[str, Any]:
         rows.append(
             {
                 "set": s.name,
-                "median_ms": _ms(median),
-                "p90_ms": _ms(s.p90()),
-                "over_floor_ms": _ms(median - floor) if median and floor else None,
+                "median_ms": ms(median),
+                "p90_ms": ms(s.p90()),
+                "over_floor_ms": ms(median - floor) if median and floor else None,
                 "ratio": round(median / floor, 3) if median and floor else None,
                 "runs": len(s.seconds) + len(s.failures),
                 "failures": len(s.failures),
@@ -215,16 +208,12 @@ def print_report(summary: dict[str, Any], series: list[Series]) -> None:
         over_text = "-" if over is None else f"{over:+.1f} ms"
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
         print(
-            f"{row['set']:16}{_fmt(row['median_ms']):>10}{_fmt(row['p90_ms']):>10}"
+            f"{row['set']:16}{fmt_ms(row['median_ms']):>10}{fmt_ms(row['p90_ms']):>10}"
             f"{over_text:>11}{ratio:>8}{row['failures']:>7}/{row['runs']}"
         )
     for s in series:
         for detail in s.failures[:3]:
             print(f"{s.name} failure: {detail}", file=sys.stderr)
-
-
-def _fmt(ms: float | None) -> str:
-    return "-" if ms is None else f"{ms:.1f} ms"
 
 
 def parse_args() -> argparse.Namespace:

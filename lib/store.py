@@ -131,10 +131,18 @@ def translate(exc: BaseException) -> ServiceUnavailable:
 
 @asynccontextmanager
 async def translate_errors() -> AsyncIterator[None]:
-    """Turn every redis-py exception (and socket error) into ServiceUnavailable or StoreFault."""
+    """Turn every redis-py exception (and socket error) into ServiceUnavailable or StoreFault.
+
+    Except in a task that is being cancelled: redis-py can turn a cancellation in mid-command
+    into a TimeoutError (see `blocking` below), and translated into ServiceUnavailable it would be
+    retried by a loop that backs off, so the task would never end and whoever awaits it (a
+    TaskGroup, a session's race) would hang. Such a task gets its CancelledError back."""
     try:
         yield
     except _CAUGHT as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError() from exc
         raise translate(exc) from exc
 
 

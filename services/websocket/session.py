@@ -207,16 +207,23 @@ class Session:
     # -- during the run --------------------------------------------------------------------
 
     async def _relay(self, skip: int) -> None:
+        # The lease task is not one of the racers: a Redis command cancelled in mid-flight may
+        # not end promptly (lib.store.blocking), and the race awaits its losers. It reports a
+        # lapsed lease through an event instead, and is cancelled without being awaited.
+        lost = asyncio.Event()
+        lease = asyncio.create_task(self._keep_lease(lost))
         try:
             terminal = await _race(
                 self._relay_events(skip),
                 self._forward_input(),
                 self._wait_shutdown(),
-                self._keep_lease(),
+                self._lease_lost(lost),
             )
         except (RequestError, ClientGone, GoingAway) as exc:
             await self._let_go(isinstance(exc, RequestError))
             raise
+        finally:
+            lease.cancel()
         await self._finish()
         close = CloseCode.NORMAL if isinstance(terminal, Complete) else CloseCode.INTERNAL_ERROR
         await self._close(close)
@@ -273,7 +280,11 @@ class Session:
         await self.shutdown.wait()
         raise GoingAway()
 
-    async def _keep_lease(self) -> None:
+    async def _lease_lost(self, lost: asyncio.Event) -> None:
+        await lost.wait()
+        raise ServiceUnavailable("redis refused the job's lease for longer than the lease")
+
+    async def _keep_lease(self, lost: asyncio.Event) -> None:
         """While connected, tell the worker a client is here (it kills orphaned jobs). Once
         renewals have failed for the whole lease (Redis refusing writes: OOM, READONLY), the
         worker counts the client as gone: the session ends with `unavailable` instead of
@@ -287,7 +298,8 @@ class Session:
                 renewed = time.monotonic()
             except ServiceUnavailable:
                 if time.monotonic() - renewed >= LEASE_S:
-                    raise
+                    lost.set()
+                    return
 
     def _count_input(self, data: str) -> None:
         self.input_bytes += len(utf8(data, "input"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 
 import pytest
@@ -69,3 +71,31 @@ async def test_translate_errors_raises_ours_from_theirs() -> None:
             raise rx.OutOfMemoryError("command not allowed")
     assert isinstance(caught.value.__cause__, rx.OutOfMemoryError)
     assert "OutOfMemoryError" in str(caught.value)
+
+
+async def test_a_cancelled_task_gets_its_cancellation_back() -> None:
+    """redis-py may turn a cancellation into a TimeoutError; a task being cancelled must not see
+    it as ServiceUnavailable (a retry loop would then keep it alive forever)."""
+    started = asyncio.Event()
+
+    async def command_cancelled_as_timeout() -> None:
+        async with translate_errors():
+            started.set()
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                raise rx.TimeoutError("Timeout reading from socket") from None
+
+    async def retry_loop() -> None:
+        while True:
+            with contextlib.suppress(ServiceUnavailable):
+                await command_cancelled_as_timeout()
+
+    task = asyncio.create_task(retry_loop())
+    await started.wait()
+    task.cancel()
+    await asyncio.wait([task], timeout=2)
+    ended = task.done()
+    if not ended:  # the bug: the loop swallowed its own cancellation; stop it for good
+        task.get_coro().close()  # type: ignore[union-attr]
+    assert ended and task.cancelled()
