@@ -9,11 +9,15 @@
 {p}:job:{id}:ended        set (NX) by whoever publishes the job's terminal event, in the same
                           script as the XADD: a job ends exactly once, whoever sees it end
 {p}:job:{id}:attached     a lease kept alive by the gateway while a client is connected
+{p}:job:{id}:result       the finished job's result (JSON, lib.results), written in the same
+                          script as its terminal event; kept RESULT_TTL_S
 {p}:jti:{jti}             a job token's single use, claimed with SET NX EX
 {p}:worker:{id}           a live worker's heartbeat (JSON, expires)
 {p}:stats:jobs            hash: finished jobs, field `{language}|{status}` → count (lib.metrics)
 {p}:stats:queue_wait      hash: queue-wait histogram, fields `|{le}`, `|sum`, `|count`
 {p}:stats:exec_time       hash: execution-time histogram, fields `{language}|{le}`, `…|sum`, …
+{p}:stats:tests           hash: judged test cases, field `{language}|{verdict}` → count
+{p}:stats:compiles        hash: compile stages run, field `{worker id}` → count
 {p}:rate:{key}:{minute}   jobs created by one API key in one minute (INCR, expires)
 {p}:running:{key}         jobs of one API key admitted and not finished (sorted set, score =
                           the time by which the job must have ended)
@@ -53,6 +57,9 @@ class Keys:
     def ended(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}:ended"
 
+    def result(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}:result"
+
     def token_use(self, jti: str) -> str:
         return f"{self.prefix}:jti:{jti}"
 
@@ -80,3 +87,11 @@ class Keys:
     @property
     def stats_exec_time(self) -> str:
         return f"{self.prefix}:stats:exec_time"
+
+    @property
+    def stats_tests(self) -> str:
+        return f"{self.prefix}:stats:tests"
+
+    @property
+    def stats_compiles(self) -> str:
+        return f"{self.prefix}:stats:compiles"
