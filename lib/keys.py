@@ -17,7 +17,7 @@
 {p}:stats:queue_wait      hash: queue-wait histogram, fields `|{le}`, `|sum`, `|count`
 {p}:stats:exec_time       hash: execution-time histogram, fields `{language}|{le}`, `…|sum`, …
 {p}:stats:tests           hash: judged test cases, field `{language}|{verdict}` → count
-{p}:stats:compiles        hash: compile stages run, field `{worker id}` → count
+{p}:stats:compiles        hash: compile stages run, field `{language}` → count
 {p}:rate:{key}:{minute}   jobs created by one API key in one minute (INCR, expires)
 {p}:running:{key}         jobs of one API key admitted and not finished (sorted set, score =
                           the time by which the job must have ended)
