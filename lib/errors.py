@@ -6,23 +6,30 @@
     │   │                        reply of a passing state (OOM, READONLY, LOADING, BUSY, ...)
     │   └── StoreFault           Redis refused a command for good (WRONGTYPE, NOSCRIPT, ...):
     │                            a bug or a foreign key in our prefix; logged as an error
-    ├── RequestError             the client's request is refused; carries code and close code
-    │   ├── AuthError            bad, expired, replayed or other-job token (close 1008)
-    │   ├── PolicyViolation      no `execute` in time, unknown job to resume (close 1008)
-    │   ├── TryAgainLater        the API key runs too many jobs right now (close 1013)
-    │   ├── MalformedMessage     not JSON, wrong fields or types (close 1007)
-    │   ├── UnexpectedMessage    a message at the wrong moment, or a binary frame (close 1003)
-    │   ├── MessageTooLarge      a frame or the code is over its size limit (close 1009)
-    │   └── InvalidRequest       well-formed but refused: language, filename, limits (close 1007)
+    ├── RequestError             the client's request is refused; carries code, close code, HTTP
+    │   ├── AuthError            bad, expired, replayed or other-job token, bad API key (1008, 401)
+    │   ├── PolicyViolation      no `execute` in time, unknown job to resume (1008, 400)
+    │   ├── NotFound             no such job, or not this API key's (1008, 404)
+    │   ├── TryAgainLater        the API key runs too many jobs right now (1013, 429)
+    │   │   ├── RateLimited      the API key created too many jobs this minute (1013, 429)
+    │   │   └── QueueFull        the job queue is full (1013, 503)
+    │   ├── MalformedMessage     not JSON, wrong fields or types (1007, 400)
+    │   ├── UnexpectedMessage    a message at the wrong moment, or a binary frame (1003, 400)
+    │   ├── MessageTooLarge      a frame, the code, the input or the tests too large (1009, 413)
+    │   ├── InvalidRequest       well-formed but refused: language, filename, limits (1007, 400)
+    │   └── CodeRejected         (lib.validation) the code validator denied the code (1008, 422)
     └── SandboxError             the worker could not run a stage (internal; never the user's fault)
         └── ToolchainMissing     the job's compiler or interpreter is not installed on this worker
 
-Every error carries its data as attributes; callers catch these types only.
+Every error carries its data as attributes (`code`, `close_code`, `http_status`, `retry_after_s`);
+each door turns them into its own shape in one place. Callers catch these types only.
 """
 
 from __future__ import annotations
 
-from lib.protocol import CloseCode, ErrorCode
+from lib.codes import CloseCode, ErrorCode
+
+UNAVAILABLE_RETRY_S = 5  # what a client is told to wait when Redis cannot serve us
 
 
 class ExecError(Exception):
@@ -42,6 +49,10 @@ class ServiceUnavailable(ExecError):
 
     code = ErrorCode.UNAVAILABLE
     close_code = CloseCode.TRY_AGAIN_LATER
+    http_status = 503
+    retry_after_s: int | None = UNAVAILABLE_RETRY_S
+    # What a client is told: the reason is for our logs, not for the public.
+    public_message = "the service is temporarily unavailable"
 
     def __init__(self, message: str, *, reason: str = "") -> None:
         super().__init__(message)
@@ -53,21 +64,29 @@ class StoreFault(ServiceUnavailable):
 
 
 class RequestError(ExecError):
-    """The client's request is refused; `code` and `message` go to the client as an error event."""
+    """The client's request is refused; `code` and `message` go to the client as an error event
+    (WebSocket, then close with `close_code`) or a JSON body (REST, with `http_status`)."""
 
     code: ErrorCode = ErrorCode.INVALID_REQUEST
     close_code: CloseCode = CloseCode.INVALID_PAYLOAD
+    http_status: int = 400
+    retry_after_s: int | None = None
 
-    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: ErrorCode | None = None, retry_after_s: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        if retry_after_s is not None:
+            self.retry_after_s = retry_after_s
 
 
 class AuthError(RequestError):
     code = ErrorCode.AUTH
     close_code = CloseCode.POLICY_VIOLATION
+    http_status = 401
 
 
 class PolicyViolation(RequestError):
@@ -75,9 +94,27 @@ class PolicyViolation(RequestError):
     close_code = CloseCode.POLICY_VIOLATION
 
 
+class NotFound(RequestError):
+    code = ErrorCode.NOT_FOUND
+    close_code = CloseCode.POLICY_VIOLATION
+    http_status = 404
+
+
 class TryAgainLater(RequestError):
     code = ErrorCode.TOO_MANY_RUNNING
     close_code = CloseCode.TRY_AGAIN_LATER
+    http_status = 429
+    retry_after_s: int | None = 1
+
+
+class RateLimited(TryAgainLater):
+    code = ErrorCode.RATE_LIMITED
+
+
+class QueueFull(TryAgainLater):
+    code = ErrorCode.QUEUE_FULL
+    http_status = 503
+    retry_after_s: int | None = 5
 
 
 class MalformedMessage(RequestError):
@@ -93,6 +130,7 @@ class UnexpectedMessage(RequestError):
 class MessageTooLarge(RequestError):
     code = ErrorCode.MESSAGE_TOO_LARGE
     close_code = CloseCode.MESSAGE_TOO_BIG
+    http_status = 413
 
 
 class InvalidRequest(RequestError):

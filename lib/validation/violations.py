@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from lib.codes import CloseCode, ErrorCode
 from lib.errors import RequestError
-from lib.protocol import CloseCode, ErrorCode
 from lib.validation.policy import Action
 
 CODE_REJECTED = "code_rejected"
@@ -56,6 +56,7 @@ class CodeRejected(RequestError):
 
     code = ErrorCode.CODE_REJECTED
     close_code = CloseCode.POLICY_VIOLATION  # RFC 6455 section 7.4.1: "violates its policy"
+    http_status = 422  # RFC 9110 section 15.5.21: understood, but cannot be processed
 
     def __init__(self, violations: Sequence[Violation], message: str | None = None) -> None:
         self.violations = tuple(violations)

@@ -429,6 +429,8 @@ def test_status_values() -> None:
         "OUTPUT_LIMIT": "output_limit",
         "KILLED": "killed",
         "INTERNAL_ERROR": "internal_error",
+        "ACCEPTED": "accepted",
+        "WRONG_ANSWER": "wrong_answer",
     }
 
 
@@ -466,6 +468,7 @@ def test_error_code_values() -> None:
         "too_many_running",
         "going_away",
         "resume_expired",
+        "not_found",
         "unavailable",
         "internal_error",
     }
