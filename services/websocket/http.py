@@ -7,12 +7,11 @@ import logging
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, Response
 
 from lib import admission, registry, store, tokens
 from lib.errors import ServiceUnavailable
-from lib.metrics import Cluster, collect, render
-from lib.prometheus import CONTENT_TYPE
+from lib.metrics import Cluster, collect, exposition
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +96,9 @@ async def _probe(state: Any, body: dict[str, Any]) -> str | None:
     return None
 
 
-async def metrics(request: Request) -> PlainTextResponse:
-    """Prometheus text format. Without Redis: this process's own gauges and cexec_redis_up 0."""
+async def metrics(request: Request) -> Response:
+    """Prometheus text format 0.0.4, or OpenMetrics when the Accept header asks for it. Without
+    Redis: this process's own gauges and cexec_redis_up 0."""
     state = request.app.state
     cluster: Cluster | None = None
     try:
@@ -106,4 +106,5 @@ async def metrics(request: Request) -> PlainTextResponse:
             cluster = await collect(state.redis, state.keys)
     except (ServiceUnavailable, TimeoutError) as exc:
         log.warning("metrics: cluster metrics left out: %s", exc or "redis timed out")
-    return PlainTextResponse(render(state.sessions, cluster), media_type=CONTENT_TYPE)
+    body, content_type = exposition(request.headers.get("accept"), state.sessions, cluster)
+    return Response(body, media_type=content_type)
