@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+from lib.codes import ErrorCode
 from lib.errors import InvalidRequest
-from lib.protocol import ErrorCode
 
 Mode = Literal["exact", "lines", "tokens", "float"]
 

@@ -56,8 +56,11 @@ class Settings(BaseSettings):
     max_code_kb: int = Field(default=256, gt=0)
     max_args: int = Field(default=64, ge=0)
     max_input_kb: int = Field(default=8192, gt=0)
+    max_tests: int = Field(default=100, gt=0)  # judge mode: test cases in one job
+    max_tests_kb: int = Field(default=1024, gt=0)  # their stdin and expected output, in all
     event_ttl_s: int = Field(default=3600, gt=0)  # how long a job's events stay resumable
     resume_grace_s: float = Field(default=30.0, ge=0)  # a resumable job's wait for its client
+    result_ttl_s: int = Field(default=3600, gt=0)  # how long a finished job's result is kept
     # -- admission: 0 turns a limit off --
     max_queue_length: int = Field(default=1000, ge=0)  # jobs queued or running, all keys
     rate_limit_per_minute: int = Field(default=600, ge=0)  # job creations per API key

@@ -6,16 +6,19 @@ events published before the gateway began reading, input sent before the program
 
 from __future__ import annotations
 
+import weakref
+
+from redis.commands.core import AsyncScript
+
 from lib import streams
 from lib.keys import FIELD, Keys
 from lib.protocol import (
     Complete,
     Eof,
     Error,
+    Event,
     Input,
     Kill,
-    Output,
-    ValidationWarning,
     encode,
     parse_run_control,
 )
@@ -26,16 +29,30 @@ EVENT_BATCH = 16  # events per read; each is at most 64 KiB of output
 
 # The terminal event, once: the worker that ran the job, a gateway that saw its worker die, and a
 # worker recovering a dead one's job may all try to end it; the first SET NX wins and appends.
+# The job's result (lib.results) is set by the same script: it exists once the job has ended.
 _FINISH = """
 if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[3]) then
   local id = redis.call('XADD', KEYS[2], '*', ARGV[4], ARGV[1])
   redis.call('EXPIRE', KEYS[2], ARGV[3])
+  if ARGV[5] ~= '' then
+    redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6])
+  end
   return id
 end
 return false
 """
+# One Script object per client (it holds the SHA1 and re-loads the script on NOSCRIPT).
+_scripts: weakref.WeakKeyDictionary[Redis, AsyncScript] = weakref.WeakKeyDictionary()
 
-ServerEvent = Output | Complete | Error | ValidationWarning
+
+def _finish_script(redis: Redis) -> AsyncScript:
+    script = _scripts.get(redis)
+    if script is None:
+        script = _scripts[redis] = redis.register_script(_FINISH)
+    return script
+
+
+ServerEvent = Event
 Control = Input | Eof | Kill
 
 __all__ = ["EventLog", "parse_event"]
@@ -53,18 +70,28 @@ class EventLog:
         self.record_key = keys.job(job_id)
         self.input_key = keys.input(job_id)
         self.ended_key = keys.ended(job_id)
+        self.result_key = keys.result(job_id)
         self.ttl_s = ttl_s
 
     async def publish(self, event: ServerEvent) -> str:
         return await streams.append(self.redis, self.events_key, encode(event), self.ttl_s)
 
-    async def finish(self, event: Complete | Error, by: str) -> bool:
-        """Publish the job's terminal event unless someone already did; True if this one did."""
-        script = self.redis.register_script(_FINISH)  # EVALSHA, loading it again on NOSCRIPT
-        keys = [self.ended_key, self.events_key]
+    async def finish(
+        self, event: Complete | Error, by: str, result: str = "", result_ttl_s: int = 0
+    ) -> bool:
+        """Publish the job's terminal event, and store its result (encoded: lib.results), unless
+        someone already ended the job; True if this call did."""
+        keys = [self.ended_key, self.events_key, self.result_key]
+        args: list[str | int] = [encode(event), by, self.ttl_s, FIELD, result, result_ttl_s]
         async with translate_errors():
-            entry = await script(keys=keys, args=[encode(event), by, self.ttl_s, FIELD])
+            entry = await _finish_script(self.redis)(keys=keys, args=args)
         return entry is not None
+
+    async def stored_result(self) -> bytes | None:
+        """The encoded result of the job if it has ended and its result is still kept."""
+        async with translate_errors():
+            raw = await self.redis.get(self.result_key)
+        return raw if isinstance(raw, bytes) or raw is None else str(raw).encode()
 
     async def has_ended(self) -> bool:
         async with translate_errors():
@@ -112,6 +139,12 @@ class EventLog:
     async def exists(self) -> bool:
         async with translate_errors():
             return bool(await self.redis.exists(self.record_key))
+
+    async def owner(self) -> str | None:
+        """The API key id recorded when the job started, or None if the record is gone."""
+        async with translate_errors():
+            value = await self.redis.get(self.record_key)
+        return value.decode() if isinstance(value, bytes) else value
 
     async def send_control(self, control: Control) -> str:
         return await streams.append(self.redis, self.input_key, encode(control), self.ttl_s)

@@ -1,6 +1,11 @@
-"""The job spec that travels on the queue, built from an `execute` message and the server's caps.
+"""The job plan: the spec that travels on the queue, resolved once from a request and the caps.
 
-Pure. Every rule here gives a clear InvalidRequest; nothing reaches the worker unchecked.
+A spec names every stage the worker runs (compile, if the language has one, then run), each with
+all of its limits, and the test cases of judge mode, each with its own resolved run limits. Every
+limit is decided here, in the gateway, from the request and the server's settings; the worker only
+carries the plan out (issue 8: no limit is decided in two processes).
+
+Pure. Every rule here gives a clear RequestError; nothing reaches the worker unchecked.
 """
 
 from __future__ import annotations
@@ -10,23 +15,62 @@ import time
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lib.codes import ErrorCode
+from lib.compare import parse_compare
 from lib.config import Settings
 from lib.errors import InvalidRequest, MessageTooLarge
 from lib.languages import BINARY, Language, resolve
-from lib.protocol import ErrorCode, Execute, SourceFile
+from lib.protocol import Execute, JobRequest, RequestLimits, SourceFile, TestCaseRequest
 
 FILENAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 RESERVED_NAMES = frozenset({BINARY})
 MIN_MEMORY_MB = 16
 MAX_ARG_BYTES = 4096
+COMPILE_TASKS = 128  # processes and threads of a compile stage (gcc, cc1, as, ld; rustc's threads)
+COMPILE = "compile"
+RUN = "run"
 
 
 class Limits(BaseModel):
+    """What a request may ask for (`limits`), resolved: the run's time, memory and output."""
+
     model_config = ConfigDict(frozen=True)
 
     time_s: float
     memory_mb: int
     output_kb: int
+
+
+class StageLimits(BaseModel):
+    """Every limit of one sandboxed stage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    wall_s: float
+    cpu_s: float
+    memory_mb: int
+    processes: int
+    open_files: int
+    file_size_mb: int
+    output_kb: int  # stdout and stderr together (a compile stage: the compiler's output)
+
+
+class StagePlan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # COMPILE or RUN; also the stage's cgroup name under its slot
+    limits: StageLimits
+
+
+class TestCase(BaseModel):
+    """One judged run: its input, the output it must give, its own argv and limits."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stdin: str
+    expected_output: str
+    args: list[str]
+    limits: StageLimits
 
 
 class JobSpec(BaseModel):
@@ -40,9 +84,28 @@ class JobSpec(BaseModel):
     files: list[SourceFile]
     args: list[str] = Field(default_factory=list)
     limits: Limits
+    stages: list[StagePlan]
+    tests: list[TestCase] = Field(default_factory=list)  # judge mode when not empty
+    compare: str = "lines"
+    stop_on_failure: bool = False
+    key_id: str = ""  # the API key that started the job: who may read its result
     enqueued_at: float = Field(default_factory=time.time)
     # With no client attached for longer than this, the worker kills the job (0: at once).
     detach_grace_s: float = 0.0
+
+    def stage(self, name: str) -> StagePlan | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+    @property
+    def judged(self) -> bool:
+        return bool(self.tests)
+
+    @property
+    def longest_s(self) -> float:
+        """The wall-clock time every stage and test may take in all (admission's bound)."""
+        compile_ = self.stage(COMPILE)
+        runs = [t.limits.wall_s for t in self.tests] or [self.limits.time_s]
+        return (compile_.limits.wall_s if compile_ else 0.0) + sum(runs)
 
 
 def utf8(text: str, what: str) -> bytes:
@@ -63,7 +126,7 @@ def check_filename(name: str) -> str:
     return name
 
 
-def collect_files(msg: Execute, lang: Language) -> tuple[str, list[SourceFile]]:
+def collect_files(msg: JobRequest, lang: Language) -> tuple[str, list[SourceFile]]:
     """The entry file name and the full file list of a request."""
     files = list(msg.files or [])
     if msg.code is not None:
@@ -117,9 +180,8 @@ def check_args(args: list[str], settings: Settings) -> None:
             )
 
 
-def resolve_limits(msg: Execute, settings: Settings) -> Limits:
+def resolve_limits(asked: RequestLimits | None, settings: Settings) -> Limits:
     """The request's limits, each defaulting to and capped by the server's setting."""
-    asked = msg.limits
     time_s = _capped("time_s", asked.time_s if asked else None, settings.execution_timeout)
     memory = _capped("memory_mb", asked.memory_mb if asked else None, settings.max_memory_mb)
     output = _capped("output_kb", asked.output_kb if asked else None, settings.max_output_kb)
@@ -141,22 +203,108 @@ def _capped(name: str, asked: float | None, cap: float) -> float:
     return asked
 
 
-def build_spec(msg: Execute, settings: Settings) -> JobSpec:
-    """Validate an `execute` message into a job spec; raises a RequestError subclass."""
+def run_limits(limits: Limits, settings: Settings) -> StageLimits:
+    return StageLimits(
+        wall_s=limits.time_s,
+        cpu_s=limits.time_s,
+        memory_mb=limits.memory_mb,
+        processes=settings.max_processes,
+        open_files=settings.max_open_files,
+        file_size_mb=settings.max_file_size_mb,
+        output_kb=limits.output_kb,
+    )
+
+
+def compile_limits(limits: Limits, settings: Settings) -> StageLimits:
+    """A compile stage's limits are the server's, not the request's (a request cannot buy a longer
+    compile); its output counts against the job's output limit."""
+    return StageLimits(
+        wall_s=settings.compilation_timeout,
+        cpu_s=settings.compilation_timeout,
+        memory_mb=settings.compile_memory_mb,
+        processes=COMPILE_TASKS,
+        open_files=settings.max_open_files,
+        file_size_mb=settings.max_file_size_mb,
+        output_kb=limits.output_kb,
+    )
+
+
+def plan_stages(lang: Language, limits: Limits, settings: Settings) -> list[StagePlan]:
+    run = StagePlan(name=RUN, limits=run_limits(limits, settings))
+    if not lang.compiled:
+        return [run]
+    return [StagePlan(name=COMPILE, limits=compile_limits(limits, settings)), run]
+
+
+def plan_tests(
+    tests: list[TestCaseRequest], job: Limits, args: list[str], settings: Settings
+) -> list[TestCase]:
+    """Judge mode's test cases, within MAX_TESTS and MAX_TESTS_KB (stdin and expected output of
+    all tests together); each test's limits default to the job's and are capped like them."""
+    if len(tests) > settings.max_tests:
+        raise InvalidRequest(f"at most {settings.max_tests} tests", code=ErrorCode.LIMIT_EXCEEDED)
+    size = sum(
+        len(utf8(t.stdin, "a test's stdin")) + len(utf8(t.expected_output, "expected_output"))
+        for t in tests
+    )
+    if size > settings.max_tests_kb * 1024:
+        raise MessageTooLarge(
+            f"the tests are over {settings.max_tests_kb} KB in total",
+            code=ErrorCode.INPUT_TOO_LARGE,
+        )
+    planned = []
+    for test in tests:
+        test_args = args if test.args is None else list(test.args)
+        check_args(test_args, settings)
+        limits = resolve_limits(test.limits, settings) if test.limits else job
+        planned.append(
+            TestCase(
+                stdin=test.stdin,
+                expected_output=test.expected_output,
+                args=test_args,
+                limits=run_limits(limits, settings),
+            )
+        )
+    return planned
+
+
+def check_stdin(stdin: str | None, settings: Settings) -> int:
+    """The size of the request's stdin in bytes, within MAX_INPUT_KB."""
+    size = len(utf8(stdin or "", "stdin"))
+    if size > settings.max_input_kb * 1024:
+        raise MessageTooLarge(
+            f"stdin is over {settings.max_input_kb} KB", code=ErrorCode.INPUT_TOO_LARGE
+        )
+    return size
+
+
+def build_spec(
+    msg: JobRequest, settings: Settings, *, job_id: str | None = None, key_id: str = ""
+) -> JobSpec:
+    """Validate a request into a job plan; raises a RequestError subclass. An `execute` message
+    brings its own job id (and may be resumable); other doors pass the id they issued."""
     lang = resolve(msg.language)
     main, files = collect_files(msg, lang)
     check_sizes(files, settings)
     check_args(msg.args, settings)
-    if msg.stdin is not None and len(utf8(msg.stdin, "stdin")) > settings.max_input_kb * 1024:
-        raise MessageTooLarge(
-            f"stdin is over {settings.max_input_kb} KB", code=ErrorCode.INPUT_TOO_LARGE
-        )
+    check_stdin(msg.stdin, settings)
+    compare = str(parse_compare(msg.compare))
+    limits = resolve_limits(msg.limits, settings)
+    tests = plan_tests(msg.tests, limits, list(msg.args), settings) if msg.tests else []
+    if msg.tests is not None and not msg.tests:
+        raise InvalidRequest("`tests` is empty: give at least one test, or leave it out")
+    resumable = isinstance(msg, Execute) and msg.resumable
     return JobSpec(
-        job_id=msg.job_id,
+        job_id=job_id or (msg.job_id if isinstance(msg, Execute) else ""),
         language=lang.name,
         main=main,
         files=files,
         args=list(msg.args),
-        limits=resolve_limits(msg, settings),
-        detach_grace_s=settings.resume_grace_s if msg.resumable else 0.0,
+        limits=limits,
+        stages=plan_stages(lang, limits, settings),
+        tests=tests,
+        compare=compare,
+        stop_on_failure=msg.stop_on_failure,
+        key_id=key_id,
+        detach_grace_s=settings.resume_grace_s if resumable else 0.0,
     )

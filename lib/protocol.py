@@ -45,10 +45,19 @@ class RequestLimits(_Message):
     output_kb: int | None = Field(default=None, gt=0)
 
 
-class Execute(_Message):
-    type: Literal["execute"]
-    job_id: str
-    job_token: str
+class TestCaseRequest(_Message):
+    """One test case of judge mode: the program runs with `stdin` and must print
+    `expected_output` (as the job's `compare` mode judges it)."""
+
+    stdin: str = ""
+    expected_output: str
+    args: list[str] | None = None  # instead of the job's `args`
+    limits: RequestLimits | None = None  # instead of the job's `limits`, capped the same way
+
+
+class JobRequest(_Message):
+    """What to run: the fields every door shares (WebSocket `execute`, `POST /api/execute`)."""
+
     language: str
     code: str | None = None
     filename: str | None = None
@@ -56,6 +65,15 @@ class Execute(_Message):
     args: list[str] = Field(default_factory=list)
     stdin: str | None = None
     limits: RequestLimits | None = None
+    tests: list[TestCaseRequest] | None = None  # judge mode; see docs/protocol.md
+    compare: str | None = None  # exact | lines (default) | tokens | float:EPS
+    stop_on_failure: bool = False  # judge mode: end at the first failing test
+
+
+class Execute(JobRequest):
+    type: Literal["execute"]
+    job_id: str
+    job_token: str
     resumable: bool = False  # ask for a resume token; the job then survives a lost connection
 
 
@@ -97,6 +115,10 @@ class Output(_Message):
     data: str
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class Complete(_Message):
     type: Literal["complete"] = "complete"
     exit_code: int | None
@@ -106,6 +128,27 @@ class Complete(_Message):
     cpu_time: float = 0.0
     memory_kb: int = 0
     message: str | None = None  # present for internal_error and limits, for humans
+    # Judge mode only (left out otherwise, so a job without `tests` looks as it always did).
+    passed: int | None = Field(default=None, exclude_if=_absent)
+    total: int | None = Field(default=None, exclude_if=_absent)
+
+
+class TestReport(_Message):
+    """Judge mode: one test case has finished (in index order, before `complete`)."""
+
+    type: Literal["test"] = "test"
+    index: int  # 0-based, in the order of the request's `tests`
+    status: Status  # accepted, wrong_answer, or the run's own verdict (timeout, ...)
+    exit_code: int | None
+    signal: str | None = None
+    execution_time: float
+    cpu_time: float = 0.0
+    memory_kb: int = 0
+    message: str | None = None
+    stdout: str = ""  # up to RESULT_OUTPUT_KB of what the program printed
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
 
 
 class CodeViolation(_Message):
@@ -123,7 +166,7 @@ class Error(_Message):
     type: Literal["error"] = "error"
     code: ErrorCode
     message: str
-    violations: list[CodeViolation] | None = Field(default=None, exclude_if=lambda v: v is None)
+    violations: list[CodeViolation] | None = Field(default=None, exclude_if=_absent)
 
 
 class ResumeToken(_Message):
@@ -145,12 +188,9 @@ class ValidationWarning(_Message):
     violations: list[CodeViolation]
 
 
-ServerMessage = Annotated[
-    Output | Complete | Error | ValidationWarning, Field(discriminator="type")
-]
-_server_adapter: TypeAdapter[Output | Complete | Error | ValidationWarning] = TypeAdapter(
-    ServerMessage
-)
+Event = Output | Complete | Error | ValidationWarning | TestReport
+ServerMessage = Annotated[Event, Field(discriminator="type")]
+_server_adapter: TypeAdapter[Event] = TypeAdapter(ServerMessage)
 
 
 def parse_client_message(raw: str | bytes) -> Execute | Resume | Input | Eof | Kill:
@@ -172,7 +212,7 @@ def parse_run_control(raw: str | bytes) -> Input | Eof | Kill:
     return _control_adapter.validate_json(raw)
 
 
-def parse_server_message(raw: str | bytes) -> Output | Complete | Error | ValidationWarning:
+def parse_server_message(raw: str | bytes) -> Event:
     return _server_adapter.validate_json(raw)
 
 
@@ -190,5 +230,5 @@ def encode(message: _Message) -> str:
     return message.model_dump_json(exclude_none=False)
 
 
-def is_terminal(message: Output | Complete | Error | ValidationWarning) -> bool:
+def is_terminal(message: Event) -> bool:
     return isinstance(message, Complete | Error)

@@ -12,6 +12,7 @@ from lib.errors import ExecError
 from lib.logs import setup_logging
 from lib.store import connect
 from services.worker.selftest import run_self_test
+from services.worker.stage import own_namespaces
 from services.worker.worker import Worker, prepare_runtime
 
 log = logging.getLogger("services.worker")
@@ -22,7 +23,7 @@ async def main() -> int:
     setup_logging(settings.log_level, settings.log_format)
     try:
         runtime, slot_list, _locks = prepare_runtime(settings)
-        await run_self_test(runtime, slot_list[0])
+        await run_self_test(runtime.sandbox, slot_list[0], own_namespaces()[1])
         log.info("sandbox self-test passed (seccomp, no_new_privs, no capabilities, own netns)")
     except ExecError as exc:
         log.error("cannot start: %s", exc)

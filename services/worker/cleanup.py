@@ -26,17 +26,26 @@ class Cleanup:
         self._steps.append((what, step))
 
     async def run(self) -> list[str]:
-        """Run every step (a failing one does not stop the rest); the failures, described."""
+        """Run every step (a failing one does not stop the rest); the failures, described. The
+        steps that failed stay, to be run again or taken over by another Cleanup."""
         steps, self._steps = self._steps, []
-        return await asyncio.to_thread(_run_all, steps)
+        failed, failures = await asyncio.to_thread(_run_all, steps)
+        self._steps = failed + self._steps
+        return failures
+
+    def take_over(self, other: Cleanup) -> None:
+        """Make `other`'s remaining steps this one's (run after those already here)."""
+        self._steps.extend(other._steps)
+        other._steps = []
 
 
-def _run_all(steps: list[tuple[str, Step]]) -> list[str]:
-    failures = []
+def _run_all(steps: list[tuple[str, Step]]) -> tuple[list[tuple[str, Step]], list[str]]:
+    failed, failures = [], []
     for what, step in steps:
         try:
             step()
         except Exception as exc:  # noqa: BLE001 - every step runs; the caller retires the slot
             log.warning("clean-up of %s failed: %s", what, exc)
+            failed.append((what, step))
             failures.append(f"{what}: {exc}")
-    return failures
+    return failed, failures

@@ -1,9 +1,13 @@
-"""One job from claim to `complete`: workspace → compile stage → run stage → verdict.
+"""One job from claim to `complete`: it carries out the job's plan (lib.jobs) in a sandbox.
+
+workspace → [compile stage] → run stage → verdict; or, in judge mode, compile once, then each test
+in a fresh directory holding a fresh copy of the program, its own stage and clean-up, judged
+against its expected output (services.worker.judge).
 
 Every path ends with exactly one terminal event (`complete` or, for a job that cannot start,
-`error`), published to the job's event stream as soon as the verdict is known; the host work the
-job leaves (cgroups, files, a remount) is collected in a Cleanup that the worker runs afterwards,
-off the event loop, before the slot takes another job.
+`error`), published to the job's event stream with the job's result (lib.results) as soon as the
+verdict is known; the host work the job leaves (cgroups, files, a remount) is collected in a
+Cleanup that the worker runs afterwards, off the event loop, before the slot takes another job.
 """
 
 from __future__ import annotations
@@ -11,112 +15,52 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
+from lib import results
+from lib.codes import ErrorCode, Status
+from lib.compare import Comparison, parse_compare
 from lib.config import Settings
 from lib.errors import SandboxError, ServiceUnavailable, StoreFault, ToolchainMissing
 from lib.events import EventLog
-from lib.jobs import JobSpec
-from lib.languages import expand
-from lib.protocol import Complete, Eof, Error, ErrorCode, Input, Kill, Output, Status, Stream
-from services.worker import sandbox, verdict, workspace
-from services.worker.cgroups import Cgroups, StageCgroup
+from lib.jobs import COMPILE, RUN, JobSpec, StagePlan, TestCase
+from lib.languages import BINARY, expand
+from lib.protocol import Complete, Eof, Error, Input, Kill, Output, Stream, TestReport
+from services.worker import judge, verdict
 from services.worker.cleanup import Cleanup
-from services.worker.sandbox import Natives, Slot, StageLimits
-from services.worker.stage import Emit, InputFeed, Stage, StageResult
+from services.worker.sandbox import Natives, Slot, cpu_soft_s
+from services.worker.sandboxes import Sandbox, StageRequest
+from services.worker.stage import InputFeed, StageResult
 from services.worker.toolchains import Toolchain
+from services.worker.workspace import JobFile, source_files
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CONTROL_BLOCK_MS = 5000
 CLIENT_CHECK_S = 1.0
-COMPILE_TASKS = 128
 # Publishing waits out a passing Redis refusal (OOM, READONLY, an outage) this long at most: an
 # output chunk holds its pipe meanwhile (the program blocks on write; nothing is lost), the
 # terminal event holds the slot.
 PUBLISH_RETRY_S = 30.0
 RETRY_FIRST_S, RETRY_MOST_S = 0.1, 2.0
-
-
-@dataclass(frozen=True)
-class StageRequest:
-    slot: Slot
-    job_dir: Path
-    name: str  # "compile", "run", "selftest": the stage's cgroup under the slot's
-    program: list[str]
-    limits: StageLimits
-    output_bytes: int
-    streams: tuple[str, str]
+MAX_PROGRAM_MB = 256  # a compiled program larger than this is not copied into judged tests
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """What every job on this worker shares, and how it starts one sandboxed stage."""
+    """What every job on this worker shares."""
 
     settings: Settings
-    firejail: str  # absolute path
-    natives: Natives
+    sandbox: Sandbox
+    natives: Natives  # the stdio object linked into C and C++ programs
     toolchains: dict[str, Toolchain]
-    cgroups: Cgroups | None
-    host_namespaces: tuple[str, str]
-    hidden: tuple[str, ...] = ()  # host paths blacklisted in every sandbox
-    visible: tuple[str, ...] = ()  # toolchain prefixes under a masked directory, shown
-
-    async def run_stage(
-        self,
-        req: StageRequest,
-        emit: Emit,
-        feed: InputFeed | None,
-        kill: asyncio.Event,
-        cleanup: Cleanup,
-    ) -> StageResult:
-        """Run one stage to its end; its cgroup's removal is left to `cleanup`."""
-        cg = self._cgroup(req)
-        if cg is not None:
-            cleanup.add(f"the {req.name} cgroup", cg.remove)
-        status_read, status_write = os.pipe()
-        os.set_blocking(status_read, False)
-        argv = sandbox.stage_argv(
-            natives=self.natives,
-            firejail=self.firejail,
-            slot=req.slot,
-            cgroup_procs=cg.procs_files if cg else [],
-            job_dir=req.job_dir,
-            status_fd=status_write,
-            limits=req.limits,
-            program=req.program,
-            hidden=self.hidden,
-            visible=self.visible,
-        )
-        stage = Stage(
-            argv=argv,
-            env=sandbox.launcher_env(),
-            cwd=str(req.job_dir),
-            status_fd=status_write,
-            status_read=status_read,
-            wall_s=req.limits.wall_s,
-            output_bytes=req.output_bytes,
-            cgroup=cg,
-            host_namespaces=self.host_namespaces,
-            streams=req.streams,
-        )
-        return await stage.run(emit, feed, kill)
-
-    def _cgroup(self, req: StageRequest) -> StageCgroup | None:
-        if self.cgroups is None:
-            return None
-        tasks = req.limits.processes + sandbox.FIREJAIL_OVERHEAD_TASKS
-        try:
-            return self.cgroups.create(req.slot.key, req.name, req.limits.memory_mb, tasks)
-        except OSError as exc:
-            raise SandboxError(f"cannot create the {req.name} cgroup: {exc}") from exc
 
 
 class Execution:
@@ -124,6 +68,7 @@ class Execution:
         self, runtime: Runtime, slot: Slot, spec: JobSpec, log_: EventLog, worker_id: str
     ) -> None:
         self.rt = runtime
+        self.sandbox = runtime.sandbox
         self.slot = slot
         self.spec = spec
         self.events = log_
@@ -132,6 +77,14 @@ class Execution:
         self.job_dir: Path | None = None
         self.kill_reason: str | None = None  # set when the worker, not the client, stops the job
         self.cleanup = Cleanup()
+        self.outputs = {name: results.Captured() for name in ("stdout", "stderr", "compile")}
+        self.reports: list[TestReport] = []
+        self.last_stream = ""
+        self.compiles = 0  # compile stages run (recorded in the metrics: judge mode compiles once)
+
+    @property
+    def verdicts(self) -> Counter[str]:
+        return Counter(r.status.value for r in self.reports)
 
     def kill(self, reason: str) -> None:
         """Stop the job from the worker's side (shutdown); it ends `killed` with `reason`."""
@@ -139,7 +92,7 @@ class Execution:
         self.feed.kill.set()
 
     async def run(self) -> Complete | Error:
-        """Run the job, publish its terminal event and return it; never raises for the
+        """Run the job, publish its terminal event and result and return it; never raises for the
         program's faults. The worker must then `await execution.cleanup.run()`."""
         reader = asyncio.create_task(self._read_controls())
         watcher = asyncio.create_task(self._watch_client())
@@ -166,32 +119,64 @@ class Execution:
         return final
 
     async def _finish(self, final: Complete | Error) -> None:
+        result = results.encode_stored(self.spec.key_id, self.result(final))
+        ttl = self.rt.settings.result_ttl_s
         try:
-            await retrying(lambda: self.events.finish(final, self.worker_id), PUBLISH_RETRY_S)
+            await retrying(
+                lambda: self.events.finish(final, self.worker_id, result, ttl), PUBLISH_RETRY_S
+            )
         except ServiceUnavailable as exc:
             log.error("job %s: terminal event not published: %s", self.spec.job_id, exc)
+
+    def result(self, final: Complete | Error) -> results.JobResult:
+        out = self.outputs
+        outputs = results.Outputs(
+            stdout=out["stdout"].text,
+            stderr=out["stderr"].text,
+            compile_output=out["compile"].text,
+            stdout_truncated=out["stdout"].truncated or self._cut(final, "stdout"),
+            stderr_truncated=out["stderr"].truncated or self._cut(final, "stderr"),
+            compile_output_truncated=out["compile"].truncated,
+        )
+        tests = self.reports if self.spec.judged else None
+        return results.from_final(self.spec.job_id, self.spec.language, final, outputs, tests)
 
     async def _stages(self) -> Complete | Error:
         toolchain = self.rt.toolchains.get(self.spec.language)
         if toolchain is None:
             raise ToolchainMissing(self.spec.language)
-        self.job_dir = await asyncio.to_thread(
-            workspace.create, self.slot, self.spec.job_id, self.spec.files
-        )
-        job_dir, s = self.job_dir, self.rt.settings
-        self.cleanup.add(
-            "the job directory",
-            lambda: workspace.clean_up(self.slot, job_dir, s.job_disk_mb, s.job_inodes),
+        files = source_files(self.spec.files)
+        self.job_dir = await self.sandbox.create_dir(
+            self.slot, self.spec.job_id, files, self.cleanup, last=True
         )
         await self.events.mark_started(self.worker_id)
-        if toolchain.language.compiled:
-            compiled = await self._stage("compile", self._compile_argv(toolchain), compiling=True)
-            failure = verdict.compile_failure(compiled, self.rt.settings.compilation_timeout)
-            if failure is not None:
-                return verdict.complete(failure[0], None, self._reason(*failure))
-        result = await self._stage("run", self._run_argv(toolchain), compiling=False)
-        status, reason = verdict.run_status(result, self._limits(compiling=False).cpu_soft_s)
+        failure = await self._compile(toolchain)
+        if failure is not None:
+            return failure
+        if self.spec.judged:
+            return await self._judge(toolchain, files)
+        plan = self._plan(RUN)
+        result = await self._stage(plan, self._run_argv(toolchain, self.spec.args), self.feed)
+        status, reason = verdict.run_status(result, cpu_soft_s(plan.limits.cpu_s))
         return verdict.complete(status, result, self._reason(status, reason))
+
+    async def _compile(self, toolchain: Toolchain) -> Complete | None:
+        """The compile stage, if the plan has one; its `complete` if compilation failed."""
+        plan = self.spec.stage(COMPILE)
+        if plan is None:
+            return None
+        self.compiles += 1
+        compiled = await self._stage(plan, self._compile_argv(toolchain), None)
+        failure = verdict.compile_failure(compiled, plan.limits.wall_s)
+        if failure is None:
+            return None
+        return verdict.complete(failure[0], None, self._reason(*failure))
+
+    def _plan(self, name: str) -> StagePlan:
+        plan = self.spec.stage(name)
+        if plan is None:
+            raise SandboxError(f"the job's plan has no {name} stage")
+        return plan
 
     def _reason(self, status: Status, reason: str | None) -> str | None:
         return self.kill_reason if status is Status.KILLED and self.kill_reason else reason
@@ -205,45 +190,126 @@ class Execution:
             lang.compile, tool=toolchain.path, main=self.spec.main, sources=sources, stdio=stdio
         )
 
-    def _run_argv(self, toolchain: Toolchain) -> list[str]:
+    def _run_argv(self, toolchain: Toolchain, args: list[str]) -> list[str]:
         lang = toolchain.language
-        argv = expand(lang.run, tool=toolchain.path, main=self.spec.main, sources=[])
-        return argv + self.spec.args
+        return expand(lang.run, tool=toolchain.path, main=self.spec.main, sources=[]) + args
 
-    def _limits(self, compiling: bool) -> StageLimits:
-        s, lim = self.rt.settings, self.spec.limits
-        wall = s.compilation_timeout if compiling else lim.time_s
-        return StageLimits(
-            wall_s=wall,
-            cpu_s=wall,
-            memory_mb=s.compile_memory_mb if compiling else lim.memory_mb,
-            processes=COMPILE_TASKS if compiling else s.max_processes,
-            open_files=s.max_open_files,
-            file_size_mb=s.max_file_size_mb,
-            address_space=self.rt.cgroups is None,
-        )
-
-    async def _stage(self, name: str, program: list[str], compiling: bool) -> StageResult:
+    async def _stage(
+        self, plan: StagePlan, program: list[str], feed: InputFeed | None
+    ) -> StageResult:
         assert self.job_dir is not None
-        return await self.rt.run_stage(
-            StageRequest(
-                slot=self.slot,
-                job_dir=self.job_dir,
-                name=name,
-                program=program,
-                limits=self._limits(compiling),
-                output_bytes=self.spec.limits.output_kb * 1024,
-                streams=(Stream.COMPILE.value,) * 2 if compiling else ("stdout", "stderr"),
-            ),
-            self._emit,
-            None if compiling else self.feed,
-            self.feed.kill,
-            self.cleanup,
+        compiling = plan.name == COMPILE
+        request = StageRequest(
+            slot=self.slot,
+            job_dir=self.job_dir,
+            name=plan.name,
+            program=program,
+            limits=plan.limits,
+            streams=(Stream.COMPILE.value,) * 2 if compiling else ("stdout", "stderr"),
         )
+        return await self.sandbox.run_stage(request, self._emit, feed, self.feed.kill, self.cleanup)
+
+    def _cut(self, final: Complete | Error, stream: str) -> bool:
+        """An output_limit verdict: the stream that wrote last is the one cut at the limit."""
+        over = isinstance(final, Complete) and final.status is Status.OUTPUT_LIMIT
+        return over and self.last_stream == stream
 
     async def _emit(self, stream: str, text: str) -> None:
+        self.outputs[stream].add(text)
+        self.last_stream = stream
         output = Output(stream=Stream(stream), data=text)
         await retrying(lambda: self.events.publish(output), PUBLISH_RETRY_S)
+
+    # -- judge mode ----------------------------------------------------------------------------
+
+    async def _judge(self, toolchain: Toolchain, sources: list[JobFile]) -> Complete:
+        """Every test in a fresh sandbox of its own, with a fresh copy of the job's files and of
+        the compiled program (read out of the compile stage's directory once it is dead)."""
+        files = list(sources)
+        if toolchain.language.compiled:
+            assert self.job_dir is not None
+            program = await self.sandbox.read_file(self.job_dir, BINARY, MAX_PROGRAM_MB << 20)
+            if program is None:
+                message = "the compiler left no program (or one that is not a plain file)"
+                return verdict.complete(Status.COMPILE_ERROR, None, message)
+            files.append(JobFile(BINARY, program, executable=True))
+        comparison = parse_compare(self.spec.compare)
+        for index, test in enumerate(self.spec.tests):
+            report = await self._run_test(index, test, files, toolchain, comparison)
+            self.reports.append(report)
+            await retrying(partial(self.events.publish, report), PUBLISH_RETRY_S)
+            if self.feed.kill.is_set() or (
+                self.spec.stop_on_failure and report.status is not Status.ACCEPTED
+            ):
+                break
+        final = judge.job_complete(self.reports, len(self.spec.tests))
+        if final.status is Status.KILLED and self.kill_reason:
+            final = final.model_copy(update={"message": self.kill_reason})
+        return final
+
+    async def _run_test(
+        self,
+        index: int,
+        test: TestCase,
+        files: list[JobFile],
+        toolchain: Toolchain,
+        comparison: Comparison,
+    ) -> TestReport:
+        cleanup = Cleanup()
+        job_dir = await self.sandbox.create_dir(
+            self.slot, f"{self.spec.job_id}-{index}", files, cleanup, last=False
+        )
+        stdout: list[str] = []
+        captured = {"stdout": results.Captured(), "stderr": results.Captured()}
+
+        async def keep(stream: str, text: str) -> None:
+            captured[stream].add(text)
+            if stream == "stdout":
+                stdout.append(text)
+
+        feed = InputFeed(kill=self.feed.kill)
+        feed.queue.put_nowait(test.stdin.encode("utf-8"))
+        feed.queue.put_nowait(None)
+        request = StageRequest(
+            slot=self.slot,
+            job_dir=job_dir,
+            name=RUN,
+            program=self._run_argv(toolchain, test.args),
+            limits=test.limits,
+            streams=("stdout", "stderr"),
+        )
+        try:
+            result = await self.sandbox.run_stage(request, keep, feed, self.feed.kill, cleanup)
+        finally:
+            await self._clean_after_test(index, cleanup)
+        run = verdict.run_status(result, cpu_soft_s(test.limits.cpu_s))
+        status, message = judge.test_status(run, comparison, test.expected_output, "".join(stdout))
+        done = verdict.complete(status, result, self._reason(status, message))
+        return TestReport(
+            index=index,
+            status=done.status,
+            exit_code=done.exit_code,
+            signal=done.signal,
+            execution_time=done.execution_time,
+            cpu_time=done.cpu_time,
+            memory_kb=done.memory_kb,
+            message=done.message,
+            stdout=captured["stdout"].text,
+            stderr=captured["stderr"].text,
+            stdout_truncated=captured["stdout"].truncated,
+            stderr_truncated=captured["stderr"].truncated,
+        )
+
+    async def _clean_after_test(self, index: int, cleanup: Cleanup) -> None:
+        """Before the next test: nothing of this one may remain. What cannot be cleaned now is
+        left to the job's clean-up (which retires the slot if it fails again), and the job ends
+        here: the next test would not start fresh."""
+        failures = await cleanup.run()
+        if failures:
+            self.cleanup.take_over(cleanup)
+            raise SandboxError(f"test {index}: clean-up failed: {'; '.join(failures)}")
+
+    # -- the client's side ---------------------------------------------------------------------
 
     async def _watch_client(self) -> None:
         """Kill the job once no client has been attached for longer than its grace: a client

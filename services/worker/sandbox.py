@@ -107,15 +107,23 @@ class StageLimits:
 
     @property
     def cpu_rlimit(self) -> int:
-        # The hard limit. Firejail sets soft = hard, so the kernel would SIGKILL at once; the
-        # reaper lowers the soft limit one second (cpu_soft_s), so a CPU-bound program first gets
-        # SIGXCPU, which the verdict reports as a timeout. Both are above the wall limit: the
-        # worker's wall clock normally fires first, these catch many threads burning CPU at once.
-        return math.ceil(self.cpu_s) + 2
+        return cpu_hard_s(self.cpu_s)
 
     @property
     def cpu_soft_s(self) -> int:
-        return self.cpu_rlimit - 1
+        return cpu_soft_s(self.cpu_s)
+
+
+def cpu_hard_s(cpu_s: float) -> int:
+    """The hard CPU rlimit of a stage. Firejail sets soft = hard, so the kernel would SIGKILL at
+    once; the reaper lowers the soft limit one second (cpu_soft_s), so a CPU-bound program first
+    gets SIGXCPU, which the verdict reports as a timeout. Both are above the wall limit: the
+    worker's wall clock normally fires first, these catch many threads burning CPU at once."""
+    return math.ceil(cpu_s) + 2
+
+
+def cpu_soft_s(cpu_s: float) -> int:
+    return cpu_hard_s(cpu_s) - 1
 
 
 def _masked_root(path: PurePosixPath) -> PurePosixPath | None:

@@ -13,10 +13,10 @@ import os
 import re
 
 from lib.errors import SandboxError
-from services.worker import workspace
+from lib.jobs import StageLimits
 from services.worker.cleanup import Cleanup
-from services.worker.execution import Runtime, StageRequest
-from services.worker.sandbox import Slot, StageLimits
+from services.worker.sandbox import Slot
+from services.worker.sandboxes import Sandbox, StageRequest
 
 PROBE = ["/bin/sh", "-c", "cat /proc/self/status; echo net=$(readlink /proc/self/ns/net)"]
 EXPECT = {"Seccomp": "2", "NoNewPrivs": "1", "CapEff": "0000000000000000"}
@@ -27,7 +27,7 @@ PROBE_LIMITS = StageLimits(
     processes=8,
     open_files=64,
     file_size_mb=1,
-    address_space=False,
+    output_kb=64,
 )
 
 
@@ -48,25 +48,22 @@ def check_probe(output: str, worker_uid: int, worker_net: str) -> list[str]:
     return problems
 
 
-async def run_self_test(runtime: Runtime, slot: Slot) -> None:
+async def run_self_test(sandbox: Sandbox, slot: Slot, host_net: str) -> None:
     """Raise SandboxError unless the probe shows every property of a real sandbox."""
     chunks: list[str] = []
 
     async def collect(stream: str, text: str) -> None:
         chunks.append(text)
 
-    job_dir = workspace.create(slot, "selftest", [])
     cleanup = Cleanup()
-    cleanup.add("the self-test's directory", lambda: workspace.remove(job_dir))
     try:
-        request = StageRequest(
-            slot, job_dir, "selftest", PROBE, PROBE_LIMITS, 65536, ("out", "out")
-        )
-        result = await runtime.run_stage(request, collect, None, asyncio.Event(), cleanup)
+        job_dir = await sandbox.create_dir(slot, "selftest", [], cleanup, last=False)
+        request = StageRequest(slot, job_dir, "selftest", PROBE, PROBE_LIMITS, ("out", "out"))
+        result = await sandbox.run_stage(request, collect, None, asyncio.Event(), cleanup)
     finally:
         await cleanup.run()
     output = "".join(chunks)
-    problems = check_probe(output, os.geteuid(), runtime.host_namespaces[1])
+    problems = check_probe(output, os.geteuid(), host_net)
     if result.reaper is None or result.reaper.exit_code != 0:
         problems.append(f"the probe failed: {output[-500:]!r}")
     if problems:

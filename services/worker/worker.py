@@ -12,7 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-from lib import logs, metrics, queue, registry
+from lib import logs, metrics, queue, registry, results
 from lib.config import Settings
 from lib.errors import ConfigError, ServiceUnavailable
 from lib.events import EventLog
@@ -22,6 +22,7 @@ from lib.protocol import Complete, Error, Status
 from lib.store import Redis
 from services.worker import cgroups, natives, sandbox, slots, toolchains, workspace
 from services.worker.execution import Execution, Runtime
+from services.worker.firejail import FirejailSandbox
 from services.worker.sandbox import SANDBOX_PATH, Natives, Slot
 from services.worker.stage import own_namespaces
 
@@ -59,17 +60,17 @@ def prepare_runtime(settings: Settings) -> tuple[Runtime, list[Slot], list[int]]
         raise ConfigError(f"{settings.firejail} not found: apt-get install firejail (make install)")
     found = toolchains.detect(settings.language_list)
     native = natives.ensure_natives(settings.native_dir)
-    runtime = Runtime(
-        settings,
-        firejail,
-        native,
-        found,
-        cg,
-        own_namespaces(),
-        hidden_paths(settings),
-        visible_paths([t.path for t in found.values()], native),
+    cold = FirejailSandbox(
+        firejail=firejail,
+        natives=native,
+        cgroups=cg,
+        host_namespaces=own_namespaces(),
+        job_disk_mb=settings.job_disk_mb,
+        job_inodes=settings.job_inodes,
+        hidden=hidden_paths(settings),
+        visible=visible_paths([t.path for t in found.values()], native),
     )
-    return runtime, slot_list, locks
+    return Runtime(settings, cold, native, found), slot_list, locks
 
 
 def visible_paths(tools: list[str], native: Natives) -> tuple[str, ...]:
@@ -180,10 +181,13 @@ class Worker:
             final = await execution.run()
         except Exception:  # a task's top: log with the job id, tell the client, keep the slot
             log.exception("job %s: failed", spec.job_id)
-            await self._report(self._events(spec), "the worker failed to run the job")
+            await self._report(spec, "the worker failed to run the job")
         finally:
             log.info("job %s: done in %.3fs", spec.job_id, time.monotonic() - started)
-            await self._record(spec.job_id, metrics.finished(spec.language, waited, final))
+            finished = metrics.finished(
+                spec.language, waited, final, execution.verdicts, execution.compiles
+            )
+            await self._record(spec.job_id, finished)
             await self._ack(spec.job_id, entry_id)
             await self._release(slot, execution)
             del self.running[spec.job_id]
@@ -217,15 +221,17 @@ class Worker:
         except ServiceUnavailable as exc:
             log.warning("job %s: not acknowledged (%s); it stays pending", job_id, exc)
 
-    async def _report(self, events: EventLog, message: str) -> None:
+    async def _report(self, spec: JobSpec, message: str) -> None:
         """End a job with internal_error, unless something already ended it."""
         final = Complete(
             exit_code=None, execution_time=0.0, status=Status.INTERNAL_ERROR, message=message
         )
+        result = results.from_final(spec.job_id, spec.language, final, results.Outputs())
+        stored = results.encode_stored(spec.key_id, result)
         try:
-            await events.finish(final, self.id)
+            await self._events(spec).finish(final, self.id, stored, self.settings.result_ttl_s)
         except ServiceUnavailable:
-            log.error("job %s: cannot publish the internal error either", events.job_id)
+            log.error("job %s: cannot publish the internal error either", spec.job_id)
 
     async def _drain_running(self) -> None:
         """Graceful shutdown: running jobs get SHUTDOWN_GRACE_S to finish, then are killed."""
@@ -268,9 +274,7 @@ class Worker:
     async def _fail_orphan(self, entry_id: str, spec: JobSpec | None) -> None:
         if spec is not None:
             log.warning("job %s: its worker died while it ran", spec.job_id)
-            await self._report(
-                self._events(spec), "the worker running this job stopped unexpectedly"
-            )
+            await self._report(spec, "the worker running this job stopped unexpectedly")
         await queue.ack(self.redis, self.keys, entry_id)
 
     async def _heartbeat(self) -> None:

@@ -12,6 +12,8 @@ import os
 import shutil
 import stat
 import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from lib.errors import SandboxError
@@ -19,7 +21,17 @@ from lib.protocol import SourceFile
 from services.worker.sandbox import Slot
 
 FILE_MODE = 0o600
+PROGRAM_MODE = 0o700
 DIR_MODE = 0o700
+
+
+@dataclass(frozen=True)
+class JobFile:
+    """A file the worker puts in a job directory before any user code runs there."""
+
+    name: str
+    data: bytes
+    executable: bool = False  # a compiled program copied into a judged test's directory
 
 
 def prepare_slot(slot: Slot, disk_mb: int, inodes: int) -> bool:
@@ -51,22 +63,59 @@ def release_slots(slots: list[Slot]) -> None:
 
 
 def create(slot: Slot, job_id: str, files: list[SourceFile]) -> Path:
-    path = slot.job_dir(job_id)
+    return create_with(slot, job_id, source_files(files))
+
+
+def source_files(files: Sequence[SourceFile]) -> list[JobFile]:
+    return [JobFile(f.name, f.content.encode("utf-8")) for f in files]
+
+
+def create_with(slot: Slot, name: str, files: Sequence[JobFile]) -> Path:
+    """A new directory `name` in the slot's job storage holding `files`, owned by the slot user."""
+    path = slot.job_dir(name)
     remove(path)
     os.mkdir(path, DIR_MODE)
     dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         for f in files:
-            _write_new(dir_fd, f.name, f.content.encode("utf-8"), slot)
+            _write_new(dir_fd, f.name, f.data, slot, PROGRAM_MODE if f.executable else FILE_MODE)
         os.fchown(dir_fd, slot.uid, slot.gid)
     finally:
         os.close(dir_fd)
     return path
 
 
-def _write_new(dir_fd: int, name: str, data: bytes, slot: Slot) -> None:
+def read_artefact(job_dir: Path, name: str, max_bytes: int) -> bytes | None:
+    """A file a finished stage left (the compiled program), read by root only once every process
+    of that stage is dead: opened without following a link (at the directory and at the file),
+    a regular file only, at most `max_bytes`. None if it is missing or any of that fails."""
+    try:
+        dir_fd = os.open(job_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fd = os.open(
+            name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd
+        )
+    except OSError:
+        return None
+    finally:
+        os.close(dir_fd)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            return None
+        data = os.read(fd, max_bytes + 1)
+        while len(data) <= max_bytes and (more := os.read(fd, max_bytes + 1 - len(data))):
+            data += more
+        return data if len(data) <= max_bytes else None
+    finally:
+        os.close(fd)
+
+
+def _write_new(dir_fd: int, name: str, data: bytes, slot: Slot, mode: int = FILE_MODE) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(name, flags, FILE_MODE, dir_fd=dir_fd)
+    fd = os.open(name, flags, mode, dir_fd=dir_fd)
     try:
         _write_all(fd, data)
         os.fchown(fd, slot.uid, slot.gid)

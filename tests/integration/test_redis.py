@@ -6,11 +6,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from lib import queue, tokens
+from lib.config import Settings
 from lib.errors import AuthError, ServiceUnavailable
 from lib.events import EventLog
-from lib.jobs import JobSpec, Limits
+from lib.jobs import JobSpec, build_spec
 from lib.keys import WORKER_GROUP, Keys
-from lib.protocol import Complete, Eof, Input, Kill, Output, SourceFile, Status, Stream
+from lib.protocol import Complete, Eof, Input, JobRequest, Kill, Output, Status, Stream
 from lib.store import connect
 from tests.conftest import free_port
 
@@ -19,13 +20,8 @@ KEYS = Keys("it")
 
 
 def spec(job_id: str) -> JobSpec:
-    return JobSpec(
-        job_id=job_id,
-        language="python",
-        main="main.py",
-        files=[SourceFile(name="main.py", content="print(1)")],
-        limits=Limits(time_s=1, memory_mb=64, output_kb=64),
-    )
+    request = JobRequest(language="python", code="print(1)", limits={"time_s": 1})
+    return build_spec(request, Settings(), job_id=job_id)
 
 
 async def test_token_claimed_once(redis: aioredis.Redis) -> None:
