@@ -4,30 +4,22 @@ jobs running at once. State lives in Redis, so every gateway enforces the same l
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from lib import queue
 from lib.config import Settings
+from lib.errors import QueueFull, RateLimited, TryAgainLater
 from lib.keys import Keys
-from lib.protocol import ErrorCode
 from lib.store import Redis, translate_errors
 
 # A running-set entry must be gone by then even if its gateway died without removing it.
 RUNNING_SLACK_S = 600
 
 
-@dataclass(frozen=True)
-class Refusal:
-    status: int  # HTTP status
-    code: ErrorCode
-    message: str
-    retry_after_s: int
-
-
-async def check_create(redis: Redis, keys: Keys, settings: Settings, key_id: str) -> Refusal | None:
-    """Whether a new job of this key may be created now; counts the creation against the rate."""
+async def check_create(redis: Redis, keys: Keys, settings: Settings, key_id: str) -> None:
+    """Raise QueueFull, RateLimited or TryAgainLater unless a new job of this key may be created
+    now; counts the creation against the key's rate."""
     if settings.max_queue_length and await queue.length(redis, keys) >= settings.max_queue_length:
-        return Refusal(503, ErrorCode.QUEUE_FULL, "the job queue is full; try again shortly", 5)
+        raise QueueFull("the job queue is full; try again shortly")
     if settings.rate_limit_per_minute:
         minute = int(time.time() // 60)
         async with translate_errors():
@@ -38,14 +30,12 @@ async def check_create(redis: Redis, keys: Keys, settings: Settings, key_id: str
         if created > settings.rate_limit_per_minute:
             wait = 60 - int(time.time()) % 60
             message = f"more than {settings.rate_limit_per_minute} jobs a minute for this API key"
-            return Refusal(429, ErrorCode.RATE_LIMITED, message, wait)
+            raise RateLimited(message, retry_after_s=wait)
     if (
         settings.max_running_per_key
         and await running(redis, keys, key_id) >= settings.max_running_per_key
     ):
-        message = f"this API key already runs {settings.max_running_per_key} jobs"
-        return Refusal(429, ErrorCode.TOO_MANY_RUNNING, message, 1)
-    return None
+        raise TryAgainLater(f"this API key already runs {settings.max_running_per_key} jobs")
 
 
 async def running(redis: Redis, keys: Keys, key_id: str) -> int:

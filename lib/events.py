@@ -55,7 +55,7 @@ def _finish_script(redis: Redis) -> AsyncScript:
 ServerEvent = Event
 Control = Input | Eof | Kill
 
-__all__ = ["EventLog", "parse_event"]
+__all__ = ["Control", "EventLog", "ServerEvent", "parse_event"]
 
 
 class EventLog:

@@ -29,6 +29,7 @@ MAX_ARG_BYTES = 4096
 COMPILE_TASKS = 128  # processes and threads of a compile stage (gcc, cc1, as, ld; rustc's threads)
 COMPILE = "compile"
 RUN = "run"
+UNATTENDED = -1.0  # detach_grace_s of a job no client waits on (POST /api/execute?wait=false)
 
 
 class Limits(BaseModel):
@@ -90,7 +91,8 @@ class JobSpec(BaseModel):
     stop_on_failure: bool = False
     key_id: str = ""  # the API key that started the job: who may read its result
     enqueued_at: float = Field(default_factory=time.time)
-    # With no client attached for longer than this, the worker kills the job (0: at once).
+    # With no client attached for longer than this, the worker kills the job (0: at once;
+    # UNATTENDED: never, the job runs to its end and its result is read by id).
     detach_grace_s: float = 0.0
 
     def stage(self, name: str) -> StagePlan | None:

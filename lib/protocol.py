@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -104,6 +104,8 @@ RunControl = Annotated[Input | Eof | Kill, Field(discriminator="type")]
 
 _client_adapter: TypeAdapter[Execute | Resume | Input | Eof | Kill] = TypeAdapter(ClientMessage)
 _control_adapter: TypeAdapter[Input | Eof | Kill] = TypeAdapter(RunControl)
+_request_adapter: TypeAdapter[JobRequest] = TypeAdapter(JobRequest)
+M = TypeVar("M")
 
 
 # --- server to client -------------------------------------------------------------------------
@@ -195,6 +197,15 @@ _server_adapter: TypeAdapter[Event] = TypeAdapter(ServerMessage)
 
 def parse_client_message(raw: str | bytes) -> Execute | Resume | Input | Eof | Kill:
     """Parse one client frame; raises MalformedMessage (or subclasses) with a readable reason."""
+    return _parse(_client_adapter, raw)
+
+
+def parse_job_request(raw: str | bytes) -> JobRequest:
+    """Parse the body of `POST /api/execute`; MalformedMessage as for a WebSocket frame."""
+    return _parse(_request_adapter, raw)
+
+
+def _parse(adapter: TypeAdapter[M], raw: str | bytes) -> M:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -202,7 +213,7 @@ def parse_client_message(raw: str | bytes) -> Execute | Resume | Input | Eof | K
     if not isinstance(data, dict):
         raise MalformedMessage("message must be a JSON object")
     try:
-        return _client_adapter.validate_python(data)
+        return adapter.validate_python(data)
     except ValidationError as exc:
         raise MalformedMessage(describe_validation_error(exc)) from exc
 

@@ -1,4 +1,5 @@
-"""REST routes: job creation, liveness (/health), readiness (/ready) and /metrics."""
+"""REST routes of the seed: job creation, liveness (/health), readiness (/ready), /metrics; and
+the REST shape of every error (error_response) and API-key authentication, which all doors use."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import asyncio
 import logging
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from lib import admission, registry, store, tokens
-from lib.errors import ServiceUnavailable
+from lib import registry, store, tokens
+from lib.codes import ErrorCode
+from lib.errors import AuthError, RequestError, ServiceUnavailable
 from lib.metrics import Cluster, collect, exposition
+from lib.protocol import CodeViolation
+from lib.validation import CodeRejected
 
 log = logging.getLogger(__name__)
 
@@ -20,33 +25,60 @@ log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 2.5
 
 
-def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
-    )
-
-
 ADMISSION_TIMEOUT_S = 4.0
-UNAVAILABLE_RETRY_S = 5
+AUTH_MESSAGE = "missing or invalid API key (X-API-Key: <key> or Authorization: Bearer <key>)"
+
+
+class ErrorDetail(BaseModel):
+    code: ErrorCode
+    message: str
+    violations: list[CodeViolation] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every refusal of the REST API: `{"error": {"code", "message"}}` with the HTTP status."""
+
+    error: ErrorDetail
+
+
+class JobCreated(BaseModel):
+    job_id: str
+    job_token: str
+    expires_at: str
+
+
+def error_response(exc: RequestError | ServiceUnavailable) -> JSONResponse:
+    """The REST shape of any error of the tree; a 503 or 429 says when to try again."""
+    message = exc.public_message if isinstance(exc, ServiceUnavailable) else exc.message
+    detail: dict[str, Any] = {"code": exc.code.value, "message": message}
+    if isinstance(exc, CodeRejected):
+        detail["violations"] = [v.as_dict() for v in exc.violations]
+    headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+    return JSONResponse({"error": detail}, status_code=exc.http_status, headers=headers)
+
+
+def api_key_id(request: Request) -> str:
+    """The id of the request's API key (`X-API-Key`, or `Authorization: Bearer`); AuthError."""
+    presented = request.headers.get("x-api-key")
+    if presented is None:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        presented = credentials.strip() if scheme.lower() == "bearer" else None
+    key_id: str | None = request.app.state.api_keys.identify(presented)
+    if key_id is None:
+        raise AuthError(AUTH_MESSAGE)
+    return key_id
 
 
 async def create_job(request: Request) -> JSONResponse:
+    """Issue a job id and its single-use token for `/ws/execute` (admission counted here)."""
     state = request.app.state
-    key_id = state.api_keys.identify(request.headers.get("x-api-key"))
-    if key_id is None:
-        return error_response(401, "auth", "missing or invalid X-API-Key header")
+    key_id = api_key_id(request)
     settings = state.settings
     try:
         async with asyncio.timeout(ADMISSION_TIMEOUT_S):
-            refusal = await admission.check_create(state.redis, state.keys, settings, key_id)
-    except (ServiceUnavailable, TimeoutError):
-        retry = {"Retry-After": str(UNAVAILABLE_RETRY_S)}
-        return error_response(503, "unavailable", "the service is temporarily unavailable", retry)
-    if refusal is not None:
-        retry = {"Retry-After": str(refusal.retry_after_s)}
-        return error_response(refusal.status, refusal.code.value, refusal.message, retry)
+            await state.jobs.check_create(key_id)
+    except TimeoutError as exc:
+        raise ServiceUnavailable("admission timed out", reason="timeout") from exc
     issued = tokens.issue(
         settings.jwt_secret.get_secret_value(),
         tokens.new_job_id(),

@@ -10,31 +10,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-import time
-from collections.abc import Awaitable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from functools import partial
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from lib import admission, logs, queue, registry, tokens
-from lib.config import Settings
+from lib import logs, tokens
 from lib.errors import (
     AuthError,
     MessageTooLarge,
     PolicyViolation,
     RequestError,
     ServiceUnavailable,
-    TryAgainLater,
     UnexpectedMessage,
 )
 from lib.events import EventLog
-from lib.jobs import JobSpec, build_spec, utf8
-from lib.keys import Keys
+from lib.jobs import utf8
 from lib.protocol import (
-    JOB_ID_PATTERN,
     CloseCode,
-    CodeViolation,
     Complete,
     Eof,
     Error,
@@ -44,20 +37,14 @@ from lib.protocol import (
     Kill,
     Resume,
     ResumeToken,
-    Status,
-    ValidationWarning,
     encode,
     parse_client_message,
 )
-from lib.store import Redis
-from lib.validation import CodeRejected, Validator, Violation
+from lib.validation import CodeRejected, Violation
+from services.websocket.jobs import LEASE_S, Admitted, JobService, is_job_id, race
+from services.websocket.jobs import violations as job_violations
 
 log = logging.getLogger(__name__)
-
-LEASE_S = 3  # the worker treats a job as orphaned once this lease has lapsed
-LEASE_RENEW_S = 1.0
-WORKER_GONE = "the worker running this job stopped unexpectedly"
-_JOB_ID = re.compile(JOB_ID_PATTERN)
 
 
 class ClientGone(Exception):
@@ -72,25 +59,15 @@ class Session:
     """One client connection. A job is either started here (`execute`) or reattached (`resume`);
     then events are relayed and input forwarded until the job's terminal event."""
 
-    def __init__(
-        self,
-        ws: WebSocket,
-        settings: Settings,
-        redis: Redis,
-        validator: Validator,
-        shutdown: asyncio.Event,
-    ) -> None:
+    def __init__(self, ws: WebSocket, jobs: JobService, shutdown: asyncio.Event) -> None:
         self.ws = ws
-        self.settings = settings
-        self.redis = redis
-        self.validator = validator
+        self.jobs = jobs
+        self.settings = jobs.settings
         self.shutdown = shutdown
-        self.keys = Keys(settings.key_prefix)
         self.job_id = "-"
         self.key_id = ""
         self.events: EventLog | None = None
         self.resumable = False
-        self.warnings: list[Violation] = []
         self.input_bytes = 0
 
     async def run(self) -> None:
@@ -126,7 +103,7 @@ class Session:
     async def _receive_first(self) -> Execute | Resume:
         try:
             async with asyncio.timeout(self.settings.execute_wait_s):
-                message = await _race(self._receive(), self._wait_shutdown())
+                message = await race(self._receive(), self._wait_shutdown())
         except TimeoutError as exc:
             raise PolicyViolation(
                 f"no execute message within {self.settings.execute_wait_s:g} s",
@@ -136,51 +113,26 @@ class Session:
             raise UnexpectedMessage("the first message must be `execute` (or `resume`)")
         return message
 
-    async def _admit(self, execute: Execute) -> JobSpec:
+    async def _admit(self, execute: Execute) -> Admitted:
         """Token first (cheap, pure), then the request and the code, then spend the token."""
-        if not _JOB_ID.fullmatch(execute.job_id):
+        if not is_job_id(execute.job_id):
             raise AuthError("job_id is not a job id issued by this service")
         secret = self.settings.jwt_secret.get_secret_value()
         claims = tokens.verify(secret, execute.job_token, execute.job_id)
         self.job_id = execute.job_id
         logs.job_id.set(execute.job_id)  # this connection's task context only
         self.key_id = claims.key_id
-        spec = build_spec(execute, self.settings)
-        self.input_bytes = len(utf8(execute.stdin or "", "stdin"))
-        # Up to the validator's time budget on hostile input: off the event loop.
-        self.warnings = await asyncio.to_thread(self.validator.enforce, spec.language, spec.files)
-        await tokens.claim_once(self.redis, self.keys, claims)
-        await self._count_running(spec)
-        return spec
+        admitted = await self.jobs.admit(
+            execute, job_id=execute.job_id, key_id=claims.key_id, claims=claims
+        )
+        self.input_bytes = admitted.input_bytes
+        return admitted
 
-    async def _count_running(self, spec: JobSpec) -> None:
-        if not self.key_id:
-            return
-        must_end_by = time.time() + spec.limits.time_s + self.settings.compilation_timeout
-        cap = self.settings.max_running_per_key
-        if not await admission.start(
-            self.redis, self.keys, self.key_id, spec.job_id, must_end_by, cap
-        ):
-            raise TryAgainLater(f"this API key already runs {cap} jobs; try again when one ends")
-
-    async def _start(self, spec: JobSpec, execute: Execute) -> None:
-        self.events = EventLog(self.redis, self.keys, spec.job_id, self.settings.event_ttl_s)
-        await self.events.record(self.key_id)
-        await self.events.attach(LEASE_S)
-        if execute.resumable:
-            await self._offer_resume(spec.job_id)
-        if self.warnings:
-            # Through the event stream, so the warning comes first and a resumed client gets it.
-            await self.events.publish(
-                ValidationWarning(
-                    message=f"{len(self.warnings)} finding(s) of the code validator",
-                    violations=_violations(self.warnings),
-                )
-            )
-        if execute.stdin:
-            await self.events.send_control(Input(type="input", data=execute.stdin))
-        await queue.enqueue(self.redis, self.keys, spec)
-        log.info("job %s: enqueued (%s, %d files)", spec.job_id, spec.language, len(spec.files))
+    async def _start(self, admitted: Admitted, execute: Execute) -> None:
+        job_id = admitted.spec.job_id
+        # The resume token is the first message of a resumable job, before any of its events.
+        offer = partial(self._offer_resume, job_id) if execute.resumable else None
+        self.events = await self.jobs.start(admitted, offer)
 
     async def _offer_resume(self, job_id: str) -> None:
         self.resumable = True
@@ -191,13 +143,13 @@ class Session:
 
     async def _reattach(self, resume: Resume) -> int:
         """Authenticate a `resume`; returns how many of the job's events to skip."""
-        if not _JOB_ID.fullmatch(resume.job_id):
+        if not is_job_id(resume.job_id):
             raise AuthError("job_id is not a job id issued by this service")
         secret = self.settings.jwt_secret.get_secret_value()
         self.key_id = tokens.verify_resume(secret, resume.resume_token, resume.job_id)
         self.job_id = resume.job_id
         self.resumable = True
-        self.events = EventLog(self.redis, self.keys, resume.job_id, self.settings.event_ttl_s)
+        self.events = self.jobs.events(resume.job_id)
         if not await self.events.exists():
             raise PolicyViolation("the job is unknown or expired", code=ErrorCode.RESUME_EXPIRED)
         await self.events.attach(LEASE_S)
@@ -210,10 +162,11 @@ class Session:
         # The lease task is not one of the racers: a Redis command cancelled in mid-flight may
         # not end promptly (lib.store.blocking), and the race awaits its losers. It reports a
         # lapsed lease through an event instead, and is cancelled without being awaited.
+        assert self.events is not None
         lost = asyncio.Event()
-        lease = asyncio.create_task(self._keep_lease(lost))
+        lease = asyncio.create_task(self.jobs.hold(self.events, lost))
         try:
-            terminal = await _race(
+            terminal = await race(
                 self._relay_events(skip),
                 self._forward_input(),
                 self._wait_shutdown(),
@@ -230,39 +183,15 @@ class Session:
 
     async def _relay_events(self, skip: int) -> Complete | Error:
         assert self.events is not None
-        after, seen, lapses = "0", 0, 0
-        block_ms = int(self.settings.heartbeat_s * 1000)
-        while True:
-            batch = await self.events.read_events(after, block_ms)
-            for entry_id, event in batch:
-                after, seen = entry_id, seen + 1
-                if seen > skip:
-                    await self._send(encode(event))
-                if isinstance(event, Complete | Error):
-                    log.info("job %s: %s", self.job_id, getattr(event, "status", event.type))
-                    return event
-            lapses = 0 if batch else await self._check_worker(lapses)
-
-    async def _check_worker(self, lapses: int) -> int:
-        """The job's events have stopped: is the worker that started it still alive? A worker
-        that dies with no other worker alive leaves nobody else to end the job (issue 7.1), so
-        once its heartbeat is seen lapsed twice, one heartbeat apart (a single miss can be a
-        worker reconnecting to a restarted Redis), the job ends here with internal_error.
-        Returns the lapses seen in a row."""
-        assert self.events is not None
-        worker = await self.events.started_by()
-        if worker is None or await registry.is_live(self.redis, self.keys, worker):
-            return 0
-        if lapses < 1:
-            return lapses + 1
-        final = Complete(
-            exit_code=None, execution_time=0.0, status=Status.INTERNAL_ERROR, message=WORKER_GONE
-        )
-        if await self.events.finish(final, "gateway"):
-            log.warning("job %s: worker %s has no heartbeat; job ended", self.job_id, worker)
-            # If the worker is alive after all (a stalled process), it stops the program too.
-            await self.events.send_control(Kill(type="kill"))
-        return 0  # the next read returns the terminal event, whoever published it
+        seen = 0
+        async for _entry_id, event in self.jobs.follow(self.events):
+            seen += 1
+            if seen > skip:
+                await self._send(encode(event))
+            if isinstance(event, Complete | Error):
+                log.info("job %s: %s", self.job_id, getattr(event, "status", event.type))
+                return event
+        raise ServiceUnavailable("the job's events ended without a terminal event")
 
     async def _forward_input(self) -> None:
         assert self.events is not None
@@ -270,9 +199,9 @@ class Session:
             message = await self._receive()
             if isinstance(message, Input):
                 self._count_input(message.data)
-                await self.events.send_control(message)
+                await self.jobs.send(self.events, message)
             elif isinstance(message, Eof | Kill):
-                await self.events.send_control(message)
+                await self.jobs.send(self.events, message)
             else:
                 raise UnexpectedMessage("the job was already started on this connection")
 
@@ -283,23 +212,6 @@ class Session:
     async def _lease_lost(self, lost: asyncio.Event) -> None:
         await lost.wait()
         raise ServiceUnavailable("redis refused the job's lease for longer than the lease")
-
-    async def _keep_lease(self, lost: asyncio.Event) -> None:
-        """While connected, tell the worker a client is here (it kills orphaned jobs). Once
-        renewals have failed for the whole lease (Redis refusing writes: OOM, READONLY), the
-        worker counts the client as gone: the session ends with `unavailable` instead of
-        waiting for events that cannot come."""
-        assert self.events is not None
-        renewed = time.monotonic()
-        while True:
-            await asyncio.sleep(LEASE_RENEW_S)
-            try:
-                await self.events.attach(LEASE_S)
-                renewed = time.monotonic()
-            except ServiceUnavailable:
-                if time.monotonic() - renewed >= LEASE_S:
-                    lost.set()
-                    return
 
     def _count_input(self, data: str) -> None:
         self.input_bytes += len(utf8(data, "input"))
@@ -318,13 +230,13 @@ class Session:
             if self.resumable and not protocol_error:
                 await self.events.detach()
             else:
-                await self.events.send_control(Kill(type="kill"))
+                await self.jobs.send(self.events, Kill(type="kill"))
                 await self._finish()
 
     async def _finish(self) -> None:
-        if self.key_id and self.job_id != "-":
+        if self.job_id != "-":
             with contextlib.suppress(ServiceUnavailable):
-                await admission.finish(self.redis, self.keys, self.key_id, self.job_id)
+                await self.jobs.done(self.key_id, self.job_id)
 
     # -- frames ----------------------------------------------------------------------------
 
@@ -353,7 +265,7 @@ class Session:
         violations: Sequence[Violation] = (),
     ) -> None:
         log.info("job %s: error %s: %s", self.job_id, code.value, message)
-        error = Error(code=code, message=message, violations=_violations(violations) or None)
+        error = Error(code=code, message=message, violations=job_violations(violations) or None)
         with contextlib.suppress(ClientGone):
             await self._send(encode(error))
         await self._close(close)
@@ -363,21 +275,3 @@ class Session:
             return
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await self.ws.close(int(code))
-
-
-def _violations(found: Sequence[Violation]) -> list[CodeViolation]:
-    return [CodeViolation.model_validate(v.as_dict()) for v in found]
-
-
-async def _race(*contenders: Awaitable[Any]) -> Any:
-    """Run all until one finishes, cancel the rest, and return the finished one's result (or
-    raise its error). If several finish in the same turn, the earliest listed wins: a terminal
-    event already sent to the client must not be followed by an error."""
-    tasks = [asyncio.ensure_future(c) for c in contenders]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    return next(t for t in tasks if t in done and not t.cancelled()).result()

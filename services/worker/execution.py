@@ -29,7 +29,7 @@ from lib.compare import Comparison, parse_compare
 from lib.config import Settings
 from lib.errors import SandboxError, ServiceUnavailable, StoreFault, ToolchainMissing
 from lib.events import EventLog
-from lib.jobs import COMPILE, RUN, JobSpec, StagePlan, TestCase
+from lib.jobs import COMPILE, RUN, UNATTENDED, JobSpec, StagePlan, TestCase
 from lib.languages import BINARY, expand
 from lib.protocol import Complete, Eof, Error, Input, Kill, Output, Stream, TestReport
 from services.worker import judge, verdict
@@ -314,6 +314,8 @@ class Execution:
     async def _watch_client(self) -> None:
         """Kill the job once no client has been attached for longer than its grace: a client
         that disconnected without `kill`, or whose gateway died, leaves nobody to read it."""
+        if self.spec.detach_grace_s == UNATTENDED:
+            return
         lost_at: float | None = None
         while True:
             await asyncio.sleep(CLIENT_CHECK_S)

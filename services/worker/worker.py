@@ -12,7 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-from lib import logs, metrics, queue, registry, results
+from lib import admission, logs, metrics, queue, registry, results
 from lib.config import Settings
 from lib.errors import ConfigError, ServiceUnavailable
 from lib.events import EventLog
@@ -188,6 +188,7 @@ class Worker:
                 spec.language, waited, final, execution.verdicts, execution.compiles
             )
             await self._record(spec.job_id, finished)
+            await self._uncount(spec)
             await self._ack(spec.job_id, entry_id)
             await self._release(slot, execution)
             del self.running[spec.job_id]
@@ -214,6 +215,16 @@ class Worker:
             log.warning("job %s: metrics not recorded (%s)", job_id, exc)
         except Exception:  # e.g. a Redis error reply (OOM): it must not end the task group
             log.exception("job %s: metrics not recorded", job_id)
+
+    async def _uncount(self, spec: JobSpec) -> None:
+        """The job no longer counts against its key's running cap. The door that waited on it
+        does this too; a job nobody waits on (`wait=false`) has only the worker to do it."""
+        if not spec.key_id:
+            return
+        try:
+            await admission.finish(self.redis, self.keys, spec.key_id, spec.job_id)
+        except ServiceUnavailable as exc:
+            log.warning("job %s: still counted as running (%s)", spec.job_id, exc)
 
     async def _ack(self, job_id: str, entry_id: str) -> None:
         try:

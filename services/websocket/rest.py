@@ -1,0 +1,188 @@
+"""The REST door: `GET /api/runtimes`, `POST /api/execute` (`?wait=false`), `GET /api/jobs/{id}`.
+
+A thin adapter over the job service (services/websocket/jobs.py): the same admission, plan,
+limits and error codes as the WebSocket, rendered as JSON with HTTP statuses (docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from lib import registry, tokens
+from lib.codes import ErrorCode
+from lib.errors import MessageTooLarge, RequestError, ServiceUnavailable
+from lib.events import EventLog
+from lib.languages import LANGUAGES
+from lib.protocol import Complete, Error, Kill, parse_job_request
+from lib.results import JobResult, JobState
+from services.websocket.http import ErrorBody, api_key_id
+from services.websocket.jobs import JobService, race
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api", tags=["jobs"])
+JOB_REQUEST_SCHEMA = "#/components/schemas/JobRequest"  # added by app._openapi
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": what}
+    for status, what in (
+        (400, "malformed or invalid request"),
+        (401, "missing or invalid API key"),
+        (413, "code, stdin, tests or the request over their size limits"),
+        (422, "the code validator refused the code"),
+        (429, "rate limit or running-jobs cap of the API key (Retry-After)"),
+        (503, "queue full, no worker for the language, or Redis unavailable (Retry-After)"),
+    )
+}
+
+
+class Runtime(BaseModel):
+    language: str
+    version: str
+    aliases: list[str]
+    compiled: bool
+    filename: str  # the default file name of `code`
+
+
+class Queued(BaseModel):
+    job_id: str
+    status: str = JobState.QUEUED.value
+
+
+@router.get("/runtimes", response_model=list[Runtime], responses={401: REFUSALS[401]})
+async def runtimes(request: Request) -> list[Runtime]:
+    """The languages served by at least one live worker (none live: an empty list)."""
+    api_key_id(request)
+    state = request.app.state
+    served = registry.languages(await registry.live(state.redis, state.keys))
+    return [
+        Runtime(
+            language=name,
+            version=versions[-1],
+            aliases=list(LANGUAGES[name].aliases),
+            compiled=LANGUAGES[name].compiled,
+            filename=LANGUAGES[name].default_file,
+        )
+        for name, versions in served.items()
+        if name in LANGUAGES and versions
+    ]
+
+
+@router.post(
+    "/execute",
+    response_model=JobResult,
+    responses={202: {"model": Queued, "description": "wait=false: queued"}, **REFUSALS},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/JobRequest"}}
+            },
+        }
+    },
+)
+async def execute(
+    request: Request,
+    wait: bool = Query(True, description="false: answer 202 at once; read the result by id"),
+) -> JSONResponse:
+    """Run a job and answer with its whole result once it ends; with `wait=false`, 202 and the
+    job id at once. A client that disconnects before the end cancels the job."""
+    key_id = api_key_id(request)
+    jobs: JobService = request.app.state.jobs
+    job_request = parse_job_request(await _body(request, jobs.settings.max_message_kb))
+    await jobs.check_create(key_id)
+    job_id = tokens.new_job_id()
+    admitted = await jobs.admit(job_request, job_id=job_id, key_id=key_id, unattended=not wait)
+    try:
+        events = await jobs.start(admitted)
+    except (RequestError, ServiceUnavailable):
+        with contextlib.suppress(ServiceUnavailable):
+            await jobs.done(key_id, job_id)
+        raise
+    if not wait:
+        return JSONResponse(Queued(job_id=job_id).model_dump(), status_code=202)
+    try:
+        final = await _wait(request, jobs, events)
+    finally:
+        with contextlib.suppress(ServiceUnavailable):
+            await jobs.done(key_id, job_id)
+    if final is None:  # the client went away: nobody will read the result
+        log.info("job %s: REST client disconnected; job killed", job_id)
+        return JSONResponse({}, status_code=499)
+    return _result_response(await jobs.result(job_id, key_id))
+
+
+@router.get("/jobs/{job_id}", response_model=JobResult, responses={404: {"model": ErrorBody}})
+async def job(request: Request, job_id: str) -> JSONResponse:
+    """A job's result once it has ended (whichever door started it), else `queued` or
+    `running`; 404 for an unknown or expired id, or one another API key started."""
+    key_id = api_key_id(request)
+    result = await request.app.state.jobs.result(job_id, key_id)
+    return JSONResponse(result.model_dump(mode="json"))
+
+
+async def _body(request: Request, max_kb: int) -> bytes:
+    """The request body, refused (413) as soon as it is over the message limit."""
+    limit = max_kb * 1024
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise MessageTooLarge(f"the request is over {max_kb} KB")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise MessageTooLarge(f"the request is over {max_kb} KB")
+    return bytes(body)
+
+
+async def _wait(request: Request, jobs: JobService, events: EventLog) -> Complete | Error | None:
+    """The job's terminal event, holding its lease meanwhile; None (and the job killed) if the
+    client disconnects first."""
+    lost = asyncio.Event()
+    lease = asyncio.create_task(jobs.hold(events, lost))
+    try:
+        ended: Complete | Error | None = await race(
+            _terminal(jobs, events), _disconnected(request), _lease_lost(lost)
+        )
+    finally:
+        lease.cancel()
+    if ended is None:
+        with contextlib.suppress(ServiceUnavailable):
+            await jobs.send(events, Kill(type="kill"))
+    return ended
+
+
+async def _terminal(jobs: JobService, events: EventLog) -> Complete | Error:
+    async for _entry_id, event in jobs.follow(events):
+        if isinstance(event, Complete | Error):
+            return event
+    raise ServiceUnavailable("the job's events ended without a terminal event")
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client closes the connection (ASGI `http.disconnect`)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _lease_lost(lost: asyncio.Event) -> None:
+    await lost.wait()
+    raise ServiceUnavailable("redis refused the job's lease for longer than the lease")
+
+
+def _result_response(result: JobResult) -> JSONResponse:
+    """200 with the result; a job that ended with an `error` event (no worker serves its
+    language) is that error's refusal instead."""
+    if result.status == JobState.ERROR.value and result.error is not None:
+        code = result.error.code
+        status = 503 if code is ErrorCode.LANGUAGE_UNAVAILABLE else 500
+        body = {"error": {"code": code.value, "message": result.error.message}}
+        return JSONResponse(body, status_code=status, headers={"Retry-After": "5"})
+    return JSONResponse(result.model_dump(mode="json"))
