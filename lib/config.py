@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr("")
     job_token_ttl_s: int = Field(default=900, gt=0)
     execute_wait_s: float = Field(default=5.0, gt=0)
-    max_message_kb: int = Field(default=1024, gt=0)
+    max_message_kb: int = Field(default=2048, gt=0)  # room for MAX_CODE_KB plus MAX_TESTS_KB
     max_files: int = Field(default=16, gt=0)
     max_file_kb: int = Field(default=64, gt=0)
     max_code_kb: int = Field(default=256, gt=0)
