@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.staticfiles import StaticFiles
@@ -92,9 +93,11 @@ def _routes(app: FastAPI) -> None:
         summary="Issue a job id and a single-use token for /ws/execute",
     )
     app.include_router(rest.router)
-    for path, endpoint in (("/health", http.health), ("/ready", http.ready)):
+    # HEAD as well as GET, as Starlette's own routes answer it (load balancers probe with HEAD).
+    probes = (("/health", http.health), ("/ready", http.ready), ("/metrics", http.metrics))
+    for path, endpoint in probes:
         app.add_api_route(path, endpoint, methods=["GET"], tags=["operations"])
-    app.add_api_route("/metrics", http.metrics, methods=["GET"], tags=["operations"])
+        app.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
     app.add_api_route("/docs", _docs, methods=["GET"], include_in_schema=False)
 
@@ -126,9 +129,17 @@ def _errors(app: FastAPI) -> None:
         )
         return http.error_response(InvalidRequest(where or "invalid request"))
 
+    async def not_routed(request: Request, exc: Exception) -> JSONResponse:
+        """Starlette's own 404 and 405, in our shape (a 405 keeps its Allow header)."""
+        assert isinstance(exc, StarletteHTTPException)
+        code = "not_found" if exc.status_code == 404 else "invalid_request"
+        body = {"error": {"code": code, "message": str(exc.detail)}}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
     app.add_exception_handler(RequestError, refused)
     app.add_exception_handler(ServiceUnavailable, refused)
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, not_routed)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

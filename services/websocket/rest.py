@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -28,6 +29,21 @@ from services.websocket.jobs import JobService, race
 
 log = logging.getLogger(__name__)
 
+
+class JobIdConvertor(Convertor[str]):
+    """Only a job id matches `/api/jobs/{job_id}`: `/api/jobs/create` stays POST's alone (a GET
+    of it is a 405, not a lookup of a job called "create"), and anything else is a 404."""
+
+    regex = "[0-9a-f]{32}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("job_id", JobIdConvertor())
 router = APIRouter(prefix="/api", tags=["jobs"])
 JOB_REQUEST_SCHEMA = "#/components/schemas/JobRequest"  # added by app._openapi
 REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -119,7 +135,9 @@ async def execute(
     return _result_response(await jobs.result(job_id, key_id))
 
 
-@router.get("/jobs/{job_id}", response_model=JobResult, responses={404: {"model": ErrorBody}})
+@router.get(
+    "/jobs/{job_id:job_id}", response_model=JobResult, responses={404: {"model": ErrorBody}}
+)
 async def job(request: Request, job_id: str) -> JSONResponse:
     """A job's result once it has ended (whichever door started it), else `queued` or
     `running`; 404 for an unknown or expired id, or one another API key started."""

@@ -1631,7 +1631,17 @@ async def test_many_messages_after_execute(fuzz_stack: Stack, batch: list[ReuseC
 
 # -- 3. HTTP ---------------------------------------------------------------------------------------
 
-HTTP_ROUTES = {"/api/jobs/create": {"POST"}, "/health": {"GET", "HEAD"}}
+HTTP_ROUTES = {
+    "/api/jobs/create": {"POST"},
+    "/health": {"GET", "HEAD"},
+    "/ready": {"GET", "HEAD"},
+    "/metrics": {"GET", "HEAD"},
+    "/api/execute": {"POST"},
+    "/api/runtimes": {"GET"},
+    "/openapi.json": {"GET", "HEAD"},
+    "/docs": {"GET"},
+}
+OPEN_ROUTES = {"/health", "/ready", "/metrics", "/openapi.json", "/docs"}  # no API key needed
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "PROPFIND"]
 SEGMENTS = [
     "api",
@@ -1683,9 +1693,13 @@ def expected_status(method: str, raw_path: str, key: str | None) -> set[int]:
         return {404, 307} if "%2f" in raw_path.lower() else {404}
     if method not in HTTP_ROUTES[route]:
         return {405}
-    if route == "/health":
+    if route in OPEN_ROUTES:
         return {200}
-    return {200, 429} if key_ok(key) else {401}
+    if not key_ok(key):
+        return {401}
+    if route == "/api/execute":  # a random body: refused in one of the request's own ways
+        return {200, 400, 413, 422, 429}
+    return {200, 429}
 
 
 @dataclass(frozen=True)
