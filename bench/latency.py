@@ -5,8 +5,9 @@
     sudo .venv/bin/python bench/latency.py --url http://127.0.0.1:8011 --api-key KEY
 
 service: from just before POST /api/jobs/create to the receipt of `complete` on /ws/execute.
-floor:   the very command line the worker runs for that job (cexec-enter → firejail → cexec-reaper
-         → python3), in its cgroup, started directly: from spawn to exit, stdout read.
+floor:   the worker's own sandbox (services/worker/firejail.py: cexec-enter → firejail →
+         cexec-reaper → python3, in its cgroup) running that job's run stage directly, through the
+         sandbox interface: from spawn to the stage's end, stdout read.
 bare:    firejail with the same options, as the slot user, running python3 -c alone.
 
 Target: median service <= 1.5 x median floor + 10 ms. Exit status: 0 when every run succeeded
@@ -38,11 +39,15 @@ from _stats import fmt_ms, median, ms, quantile  # bench/, this dir
 
 from lib.config import Settings, load_settings
 from lib.errors import ExecError
+from lib.jobs import StageLimits, resolve_limits, run_limits
 from lib.languages import LANGUAGES, expand
 from lib.protocol import SourceFile
 from services.worker import cgroups, natives, sandbox, slots, toolchains, workspace
-from services.worker.cgroups import Cgroups, StageCgroup
-from services.worker.stage import parse_reaper_report
+from services.worker.cgroups import Cgroups
+from services.worker.cleanup import Cleanup
+from services.worker.firejail import FirejailSandbox
+from services.worker.sandboxes import StageRequest
+from services.worker.stage import own_namespaces
 from services.worker.worker import hidden_paths, visible_paths
 
 HELLO = 'print("hello")'
@@ -157,33 +162,56 @@ class Floor:
             address_space=self.hierarchy is None,
         )
 
-    def full_run(self) -> Sample:
-        job_dir = self._job_dir()
-        cg = None
-        status_read, status_write = os.pipe()
+    def sandbox(self) -> FirejailSandbox:
+        """The worker's own cold sandbox (services/worker/firejail.py), as the worker builds it."""
+        return FirejailSandbox(
+            firejail=self.firejail,
+            natives=self.natives,
+            cgroups=self.hierarchy,
+            host_namespaces=own_namespaces(),
+            job_disk_mb=self.settings.job_disk_mb,
+            job_inodes=self.settings.job_inodes,
+            hidden=hidden_paths(self.settings),
+            visible=visible_paths([self.python], self.natives),
+        )
+
+    async def full_run(self) -> Sample:
+        """One run stage through the sandbox interface, exactly as the worker starts it: from
+        spawn to the stage's end (exit, output drained, cgroup emptied); clean-up not timed."""
+        sandbox_, cleanup, out = self.sandbox(), Cleanup(), []
+
+        async def keep(stream: str, text: str) -> None:
+            out.append(text)
+
         try:
-            cg = self._cgroup()
-            argv = sandbox.stage_argv(
-                natives=self.natives,
-                firejail=self.firejail,
-                slot=self.slot,
-                cgroup_procs=cg.procs_files if cg else [],
-                job_dir=job_dir,
-                status_fd=status_write,
-                limits=self.limits,
-                program=self._program(),
-                hidden=hidden_paths(self.settings),
-                visible=visible_paths([self.python], self.natives),
+            files = workspace.source_files([SourceFile(name=self._main, content=HELLO)])
+            job_dir = await sandbox_.create_dir(
+                self.slot, uuid.uuid4().hex, files, cleanup, last=False
             )
-            sample = _timed(argv, job_dir, status_write)
-            failure = None if sample.seconds is None else _reaper_failure(status_read)
-            return sample if failure is None else Sample(None, failure)
+            request = StageRequest(
+                self.slot, job_dir, "run", self._program(), self.plan_limits, ("stdout", "stderr")
+            )
+            started = time.perf_counter()
+            result = await sandbox_.run_stage(request, keep, None, asyncio.Event(), cleanup)
+            elapsed = time.perf_counter() - started
+        except ExecError as exc:
+            return Sample(None, f"the stage failed: {exc}")
         finally:
-            os.close(status_read)
-            os.close(status_write)
-            if cg is not None:
-                cg.remove()
-            workspace.remove(job_dir)
+            await cleanup.run()
+        reaper = result.reaper
+        if reaper is None or reaper.exit_code != 0 or "".join(out) != EXPECTED:
+            return Sample(None, f"reaper {reaper}, output {''.join(out)[:200]!r}")
+        return Sample(elapsed)
+
+    @property
+    def plan_limits(self) -> StageLimits:
+        """The plan's run limits of a job that asks for none (lib.jobs, as the gateway does)."""
+        s = self.settings
+        return run_limits(resolve_limits(None, s), s)
+
+    @property
+    def _main(self) -> str:
+        return LANGUAGES["python"].default_file
 
     def bare_run(self) -> Sample:
         job_dir = self._job_dir()
@@ -201,12 +229,6 @@ class Floor:
     def _job_dir(self) -> Path:
         files = [SourceFile(name=LANGUAGES["python"].default_file, content=HELLO)]
         return workspace.create(self.slot, uuid.uuid4().hex, files)
-
-    def _cgroup(self) -> StageCgroup | None:
-        if self.hierarchy is None:
-            return None
-        tasks = self.limits.processes + sandbox.FIREJAIL_OVERHEAD_TASKS
-        return self.hierarchy.create(self.slot.key, "run", self.limits.memory_mb, tasks)
 
     def _program(self) -> list[str]:
         lang = LANGUAGES["python"]
@@ -232,20 +254,6 @@ def _timed(argv: list[str], job_dir: Path, status_fd: int) -> Sample:
     if done.returncode != 0 or done.stdout != EXPECTED.encode():
         return Sample(None, f"exit {done.returncode}, stdout {done.stdout!r}, {done.stderr!r}")
     return Sample(elapsed)
-
-
-def _reaper_failure(status_read: int) -> str | None:
-    """What went wrong by the reaper's report, as the worker reads it; None if the run was ok.
-    The report is complete once the reaper has exited, so a non-blocking read gets all of it."""
-    os.set_blocking(status_read, False)
-    try:
-        raw = os.read(status_read, 4096)
-    except BlockingIOError:
-        raw = b""
-    report = parse_reaper_report(raw)
-    if not report.started or report.status is None or report.status.exit_code != 0:
-        return f"reaper reported {raw!r}"
-    return None
 
 
 # -- measuring and reporting ---------------------------------------------------------------------
@@ -289,7 +297,7 @@ async def measure(
     """Service, floor and bare runs interleaved, so that a slow phase of the machine (another
     process, frequency scaling) weighs on all of them alike rather than on one series.
 
-    The floor runs block the event loop on purpose: nothing else is in flight meanwhile."""
+    Nothing else is in flight while a floor run runs: the series do not overlap."""
     service, full = Series("service"), Series("floor")
     bare_series = Series("bare firejail") if bare else None
     ws_url = url.replace("http", "ws", 1) + "/ws/execute"
@@ -300,7 +308,7 @@ async def measure(
             if sample.seconds is None:
                 check_stack()  # a dead gateway or worker ends the benchmark, not N failures
             service.add(sample, counted)
-            full.add(floor.full_run(), counted)
+            full.add(await floor.full_run(), counted)
             if bare_series is not None:
                 bare_series.add(floor.bare_run(), counted)
     return service, full, bare_series
