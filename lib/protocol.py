@@ -147,7 +147,7 @@ class TestReport(_Message):
     cpu_time: float = 0.0
     memory_kb: int = 0
     message: str | None = None
-    stdout: str = ""  # up to RESULT_OUTPUT_KB of what the program printed
+    stdout: str = ""  # up to lib.results.TEST_OUTPUT_KB of what the program printed
     stderr: str = ""
     stdout_truncated: bool = False
     stderr_truncated: bool = False

@@ -17,6 +17,7 @@ from lib.protocol import Complete, Error, TestReport
 # Outputs kept in a result, per stream (and per test in judge mode): a job's output limit bounds
 # what a run may print, and a result of 100 tests must still be a small Redis value.
 RESULT_OUTPUT_KB = 64
+TEST_OUTPUT_KB = 16  # per stream of each judged test (a job may have MAX_TESTS of them)
 
 
 class JobState(StrEnum):

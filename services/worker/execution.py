@@ -260,7 +260,8 @@ class Execution:
             self.slot, f"{self.spec.job_id}-{index}", files, cleanup, last=False
         )
         stdout: list[str] = []
-        captured = {"stdout": results.Captured(), "stderr": results.Captured()}
+        cap = results.TEST_OUTPUT_KB * 1024
+        captured = {"stdout": results.Captured(cap), "stderr": results.Captured(cap)}
 
         async def keep(stream: str, text: str) -> None:
             captured[stream].add(text)
