@@ -13,6 +13,7 @@
     │   ├── TryAgainLater        the API key runs too many jobs right now (1013, 429)
     │   │   ├── RateLimited      the API key created too many jobs this minute (1013, 429)
     │   │   └── QueueFull        the job queue is full (1013, 503)
+    │   ├── GatewayGoingAway     the gateway shuts down before the job ended (1001, 503)
     │   ├── MalformedMessage     not JSON, wrong fields or types (1007, 400)
     │   ├── UnexpectedMessage    a message at the wrong moment, or a binary frame (1003, 400)
     │   ├── MessageTooLarge      a frame, the code, the input or the tests too large (1009, 413)
@@ -115,6 +116,13 @@ class QueueFull(TryAgainLater):
     code = ErrorCode.QUEUE_FULL
     http_status = 503
     retry_after_s: int | None = 5
+
+
+class GatewayGoingAway(RequestError):
+    code = ErrorCode.GOING_AWAY
+    close_code = CloseCode.GOING_AWAY
+    http_status = 503
+    retry_after_s: int | None = 1
 
 
 class MalformedMessage(RequestError):

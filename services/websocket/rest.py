@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse
 
 from lib import registry, tokens
 from lib.codes import ErrorCode
-from lib.errors import MessageTooLarge, RequestError, ServiceUnavailable
+from lib.errors import GatewayGoingAway, MessageTooLarge, RequestError, ServiceUnavailable
 from lib.events import EventLog
 from lib.languages import LANGUAGES
 from lib.protocol import Complete, Error, Kill, parse_job_request
@@ -167,14 +167,24 @@ async def _wait(request: Request, jobs: JobService, events: EventLog) -> Complet
     lease = asyncio.create_task(jobs.hold(events, lost))
     try:
         ended: Complete | Error | None = await race(
-            _terminal(jobs, events), _disconnected(request), _lease_lost(lost)
+            _terminal(jobs, events),
+            _disconnected(request),
+            _lease_lost(lost),
+            _shutting_down(request.app.state.shutdown, events.job_id),
         )
+    except (RequestError, ServiceUnavailable):
+        await _kill(jobs, events)
+        raise
     finally:
         lease.cancel()
     if ended is None:
-        with contextlib.suppress(ServiceUnavailable):
-            await jobs.send(events, Kill(type="kill"))
+        await _kill(jobs, events)
     return ended
+
+
+async def _kill(jobs: JobService, events: EventLog) -> None:
+    with contextlib.suppress(ServiceUnavailable):
+        await jobs.send(events, Kill(type="kill"))
 
 
 async def _terminal(jobs: JobService, events: EventLog) -> Complete | Error:
@@ -188,6 +198,15 @@ async def _disconnected(request: Request) -> None:
     """Returns when the client closes the connection (ASGI `http.disconnect`)."""
     while (await request.receive())["type"] != "http.disconnect":
         pass
+
+
+async def _shutting_down(shutdown: asyncio.Event, job_id: str) -> None:
+    """The gateway stops: the job is killed with the connection (as a WebSocket job that is not
+    resumable); its result, `killed`, can be read by id from any gateway."""
+    await shutdown.wait()
+    raise GatewayGoingAway(
+        f"the gateway is shutting down; job {job_id} is stopped (GET /api/jobs/{job_id})"
+    )
 
 
 async def _lease_lost(lost: asyncio.Event) -> None:
