@@ -41,15 +41,24 @@ if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[3]) then
 end
 return false
 """
+# Who started the job and whether that worker's heartbeat is current, in one round trip (the
+# gateway asks this every HEARTBEAT_S while a job's events are silent).
+_STARTER = """
+local worker = redis.call('GET', KEYS[1])
+if not worker then
+  return false
+end
+return {worker, redis.call('EXISTS', ARGV[1] .. worker)}
+"""
 # One Script object per client (it holds the SHA1 and re-loads the script on NOSCRIPT).
-_scripts: weakref.WeakKeyDictionary[Redis, AsyncScript] = weakref.WeakKeyDictionary()
+_scripts: weakref.WeakKeyDictionary[Redis, dict[str, AsyncScript]] = weakref.WeakKeyDictionary()
 
 
-def _finish_script(redis: Redis) -> AsyncScript:
-    script = _scripts.get(redis)
-    if script is None:
-        script = _scripts[redis] = redis.register_script(_FINISH)
-    return script
+def _script(redis: Redis, source: str) -> AsyncScript:
+    scripts = _scripts.setdefault(redis, {})
+    if source not in scripts:
+        scripts[source] = redis.register_script(source)
+    return scripts[source]
 
 
 ServerEvent = Event
@@ -63,6 +72,7 @@ class EventLog:
 
     def __init__(self, redis: Redis, keys: Keys, job_id: str, ttl_s: int) -> None:
         self.redis = redis
+        self.keys = keys
         self.job_id = job_id
         self.events_key = keys.events(job_id)
         self.started_key = keys.started(job_id)
@@ -84,7 +94,7 @@ class EventLog:
         keys = [self.ended_key, self.events_key, self.result_key]
         args: list[str | int] = [encode(event), by, self.ttl_s, FIELD, result, result_ttl_s]
         async with translate_errors():
-            entry = await _finish_script(self.redis)(keys=keys, args=args)
+            entry = await _script(self.redis, _FINISH)(keys=keys, args=args)
         return entry is not None
 
     async def stored_result(self) -> bytes | None:
@@ -117,6 +127,16 @@ class EventLog:
         async with translate_errors():
             value = await self.redis.get(self.started_key)
         return value.decode() if isinstance(value, bytes) else value
+
+    async def starter(self) -> tuple[str | None, bool]:
+        """The worker that started the job (None: not started) and whether it is live."""
+        prefix = self.keys.worker("")
+        async with translate_errors():
+            reply = await _script(self.redis, _STARTER)(keys=[self.started_key], args=[prefix])
+        if not reply:
+            return None, False
+        worker, live = reply
+        return (worker.decode() if isinstance(worker, bytes) else str(worker)), bool(live)
 
     async def attach(self, lease_s: int) -> None:
         """Renew the lease that says a client is connected (the gateway, every second)."""

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib import admission, queue, registry, results, tokens
+from lib import admission, queue, results, tokens
 from lib.codes import Status
 from lib.config import Settings
 from lib.errors import NotFound, ServiceUnavailable, TryAgainLater
@@ -174,8 +174,8 @@ class JobService:
         once its heartbeat is seen lapsed twice, one heartbeat apart (a single miss can be a
         worker reconnecting to a restarted Redis), the job ends here with internal_error.
         Returns the lapses seen in a row."""
-        worker = await events.started_by()
-        if worker is None or await registry.is_live(self.redis, self.keys, worker):
+        worker, live = await events.starter()
+        if worker is None or live:
             return 0
         if lapses < 1:
             return lapses + 1

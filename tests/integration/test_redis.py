@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
-from lib import queue, tokens
+from lib import queue, registry, tokens
 from lib.config import Settings
 from lib.errors import AuthError, ServiceUnavailable
 from lib.events import EventLog
@@ -91,3 +91,26 @@ async def test_controls_keep_order(redis: aioredis.Redis) -> None:
         await log.send_control(control)
     got = [c for _, c in await log.read_controls("0", block_ms=100)]
     assert got == sent
+
+
+async def test_starter_tells_the_worker_and_its_heartbeat_in_one_call(
+    redis: aioredis.Redis,
+) -> None:
+    events = EventLog(redis, KEYS, "c" * 32, 60)
+    assert await events.starter() == (None, False)
+    await events.mark_started("w-1")
+    assert await events.starter() == ("w-1", False)
+    await registry.beat(redis, KEYS, "w-1", {"languages": {}}, 5)
+    assert await events.starter() == ("w-1", True)
+
+
+async def test_finish_stores_the_result_with_the_terminal_event_once(
+    redis: aioredis.Redis,
+) -> None:
+    events = EventLog(redis, KEYS, "d" * 32, 60)
+    done = Complete(exit_code=0, execution_time=0.1, status=Status.OK)
+    assert await events.finish(done, "w-1", '{"r": 1}', 30)
+    assert not await events.finish(done, "w-2", '{"r": 2}', 30)
+    assert await events.stored_result() == b'{"r": 1}'
+    assert 0 < await redis.ttl(KEYS.result("d" * 32)) <= 30
+    assert len(await events.read_events("0", 0)) == 1
