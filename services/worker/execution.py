@@ -263,8 +263,11 @@ class Execution:
         cap = results.TEST_OUTPUT_KB * 1024
         captured = {"stdout": results.Captured(cap), "stderr": results.Captured(cap)}
 
+        last = [""]  # the stream that wrote last: the one an output_limit verdict cut
+
         async def keep(stream: str, text: str) -> None:
             captured[stream].add(text)
+            last[0] = stream
             if stream == "stdout":
                 stdout.append(text)
 
@@ -286,6 +289,7 @@ class Execution:
         run = verdict.run_status(result, cpu_soft_s(test.limits.cpu_s))
         status, message = judge.test_status(run, comparison, test.expected_output, "".join(stdout))
         done = verdict.complete(status, result, self._reason(status, message))
+        cut = status is Status.OUTPUT_LIMIT
         return TestReport(
             index=index,
             status=done.status,
@@ -297,8 +301,8 @@ class Execution:
             message=done.message,
             stdout=captured["stdout"].text,
             stderr=captured["stderr"].text,
-            stdout_truncated=captured["stdout"].truncated,
-            stderr_truncated=captured["stderr"].truncated,
+            stdout_truncated=captured["stdout"].truncated or cut and last[0] == "stdout",
+            stderr_truncated=captured["stderr"].truncated or cut and last[0] == "stderr",
         )
 
     async def _clean_after_test(self, index: int, cleanup: Cleanup) -> None:
