@@ -301,8 +301,8 @@ class Execution:
             message=done.message,
             stdout=captured["stdout"].text,
             stderr=captured["stderr"].text,
-            stdout_truncated=captured["stdout"].truncated or cut and last[0] == "stdout",
-            stderr_truncated=captured["stderr"].truncated or cut and last[0] == "stderr",
+            stdout_truncated=captured["stdout"].truncated or (cut and last[0] == "stdout"),
+            stderr_truncated=captured["stderr"].truncated or (cut and last[0] == "stderr"),
         )
 
     async def _clean_after_test(self, index: int, cleanup: Cleanup) -> None:
