@@ -255,54 +255,25 @@ class Execution:
         toolchain: Toolchain,
         comparison: Comparison,
     ) -> TestReport:
-        cleanup = Cleanup()
+        cleanup, outputs = Cleanup(), TestOutputs()
         job_dir = await self.sandbox.create_dir(
             self.slot, f"{self.spec.job_id}-{index}", files, cleanup, last=False
         )
-        stdout: list[str] = []
-        cap = results.TEST_OUTPUT_KB * 1024
-        captured = {"stdout": results.Captured(cap), "stderr": results.Captured(cap)}
-
-        last = [""]  # the stream that wrote last: the one an output_limit verdict cut
-
-        async def keep(stream: str, text: str) -> None:
-            captured[stream].add(text)
-            last[0] = stream
-            if stream == "stdout":
-                stdout.append(text)
-
-        feed = InputFeed(kill=self.feed.kill)
+        feed = InputFeed(kill=self.feed.kill)  # the test's stdin, then EOF; the job's kill
         feed.queue.put_nowait(test.stdin.encode("utf-8"))
         feed.queue.put_nowait(None)
-        request = StageRequest(
-            slot=self.slot,
-            job_dir=job_dir,
-            name=RUN,
-            program=self._run_argv(toolchain, test.args),
-            limits=test.limits,
-            streams=("stdout", "stderr"),
-        )
+        program = self._run_argv(toolchain, test.args)
+        request = StageRequest(self.slot, job_dir, RUN, program, test.limits, ("stdout", "stderr"))
         try:
-            result = await self.sandbox.run_stage(request, keep, feed, self.feed.kill, cleanup)
+            result = await self.sandbox.run_stage(
+                request, outputs.emit, feed, self.feed.kill, cleanup
+            )
         finally:
             await self._clean_after_test(index, cleanup)
         run = verdict.run_status(result, cpu_soft_s(test.limits.cpu_s))
-        status, message = judge.test_status(run, comparison, test.expected_output, "".join(stdout))
-        done = verdict.complete(status, result, self._reason(status, message))
-        cut = status is Status.OUTPUT_LIMIT
-        return TestReport(
-            index=index,
-            status=done.status,
-            exit_code=done.exit_code,
-            signal=done.signal,
-            execution_time=done.execution_time,
-            cpu_time=done.cpu_time,
-            memory_kb=done.memory_kb,
-            message=done.message,
-            stdout=captured["stdout"].text,
-            stderr=captured["stderr"].text,
-            stdout_truncated=captured["stdout"].truncated or (cut and last[0] == "stdout"),
-            stderr_truncated=captured["stderr"].truncated or (cut and last[0] == "stderr"),
+        status, message = judge.test_status(run, comparison, test.expected_output, outputs.stdout)
+        return outputs.report(
+            index, verdict.complete(status, result, self._reason(status, message))
         )
 
     async def _clean_after_test(self, index: int, cleanup: Cleanup) -> None:
@@ -350,6 +321,46 @@ class Execution:
                     self.feed.queue.put_nowait(None)
                 elif isinstance(control, Kill):
                     self.feed.kill.set()
+
+
+class TestOutputs:
+    """One judged run's output: all of stdout, to compare, and what its report keeps."""
+
+    def __init__(self) -> None:
+        cap = results.TEST_OUTPUT_KB * 1024
+        self.kept = {"stdout": results.Captured(cap), "stderr": results.Captured(cap)}
+        self.whole: list[str] = []
+        self.last = ""  # the stream that wrote last: the one an output_limit verdict cut
+
+    async def emit(self, stream: str, text: str) -> None:
+        self.kept[stream].add(text)
+        self.last = stream
+        if stream == "stdout":
+            self.whole.append(text)
+
+    @property
+    def stdout(self) -> str:
+        return "".join(self.whole)
+
+    def truncated(self, stream: str, done: Complete) -> bool:
+        cut = done.status is Status.OUTPUT_LIMIT and self.last == stream
+        return self.kept[stream].truncated or cut
+
+    def report(self, index: int, done: Complete) -> TestReport:
+        return TestReport(
+            index=index,
+            status=done.status,
+            exit_code=done.exit_code,
+            signal=done.signal,
+            execution_time=done.execution_time,
+            cpu_time=done.cpu_time,
+            memory_kb=done.memory_kb,
+            message=done.message,
+            stdout=self.kept["stdout"].text,
+            stderr=self.kept["stderr"].text,
+            stdout_truncated=self.truncated("stdout", done),
+            stderr_truncated=self.truncated("stderr", done),
+        )
 
 
 async def retrying(call: Callable[[], Awaitable[T]], give_up_s: float | None) -> T:
