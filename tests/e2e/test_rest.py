@@ -177,9 +177,9 @@ async def test_stdin_and_args(stack: Stack) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="bug: the REST door never closes the program's stdin (no `eof` after `stdin`, and a "
-    "REST client has no way to send one): a program reading to the end of its input waits "
-    "until its time limit",
+    reason="the REST door never closes the program's stdin (no `eof` after `stdin`, and a REST "
+    "client cannot send one; docs/rest.md states it): a program reading to the end of its input "
+    "waits until its time limit and ends with `timeout`",
 )
 @pytest.mark.parametrize("stdin", ["a\nb\n", None])
 async def test_stdin_ends_after_the_body(stack: Stack, stdin: str | None) -> None:
