@@ -95,8 +95,14 @@ def _routes(app: FastAPI) -> None:
     app.include_router(rest.router)
     # HEAD as well as GET, as Starlette's own routes answer it (load balancers probe with HEAD).
     probes = (("/health", http.health), ("/ready", http.ready), ("/metrics", http.metrics))
+    documented: dict[str, dict[int | str, dict[str, Any]]] = {
+        "/ready": {503: {"description": "not ready: Redis unreachable or no live worker"}},
+        "/metrics": {200: {"content": {"text/plain": {}, "application/openmetrics-text": {}}}},
+    }
     for path, endpoint in probes:
-        app.add_api_route(path, endpoint, methods=["GET"], tags=["operations"])
+        app.add_api_route(
+            path, endpoint, methods=["GET"], tags=["operations"], responses=documented.get(path)
+        )
         app.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
     app.add_api_route("/docs", _docs, methods=["GET"], include_in_schema=False)
@@ -142,12 +148,26 @@ def _errors(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, not_routed)
 
 
+def _drop_default_422(doc: dict[str, Any]) -> None:
+    """FastAPI documents a 422 HTTPValidationError for every route with parameters; this
+    gateway answers those with 400 ErrorBody (`_errors`), already listed where they can occur."""
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            response = operation.get("responses", {}).get("422", {})
+            if "HTTPValidationError" in str(response):
+                del operation["responses"]["422"]
+    schemas = doc.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, plus the schema of the request body that `POST /api/execute` parses
     itself (to refuse an oversized body before reading it whole, and to answer in our shape)."""
     if app.openapi_schema:
         return app.openapi_schema
     doc = get_openapi(title=TITLE, version=VERSION, routes=app.routes)
+    _drop_default_422(doc)
     _, defs = models_json_schema(
         [(JobRequest, "validation")], ref_template="#/components/schemas/{model}"
     )

@@ -60,7 +60,7 @@ def error_response(exc: RequestError | ServiceUnavailable) -> JSONResponse:
 def api_key_id(request: Request) -> str:
     """The id of the request's API key (`X-API-Key`, or `Authorization: Bearer`); AuthError."""
     presented = request.headers.get("x-api-key")
-    if presented is None:
+    if not presented:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         presented = credentials.strip() if scheme.lower() == "bearer" else None
     key_id: str | None = request.app.state.api_keys.identify(presented)

@@ -32,6 +32,7 @@ from lib.protocol import (
     JOB_ID_PATTERN,
     CodeViolation,
     Complete,
+    Eof,
     Error,
     Event,
     Input,
@@ -117,11 +118,16 @@ class JobService:
     # -- start ---------------------------------------------------------------------------------
 
     async def start(
-        self, job: Admitted, recorded: Callable[[], Awaitable[None]] | None = None
+        self,
+        job: Admitted,
+        recorded: Callable[[], Awaitable[None]] | None = None,
+        *,
+        close_stdin: bool = False,
     ) -> EventLog:
         """Queue the job; its events can be followed from the first. The lease says a client
         is attached (the door renews it with `hold`). `recorded` runs once the job exists (a
-        `resume` finds it) and before anything of it is published."""
+        `resume` finds it) and before anything of it is published. `close_stdin`: the request's
+        `stdin` is all the input there is (a door with no live input): EOF follows it."""
         spec = job.spec
         events = self.events(spec.job_id)
         await events.record(spec.key_id)
@@ -138,6 +144,8 @@ class JobService:
             )
         if job.stdin:
             await events.send_control(Input(type="input", data=job.stdin))
+        if close_stdin:
+            await events.send_control(Eof(type="eof"))
         await queue.enqueue(self.redis, self.keys, spec)
         log.info("job %s: enqueued (%s, %d files)", spec.job_id, spec.language, len(spec.files))
         return events

@@ -14,12 +14,18 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 from lib import registry, tokens
 from lib.codes import ErrorCode
-from lib.errors import GatewayGoingAway, MessageTooLarge, RequestError, ServiceUnavailable
+from lib.errors import (
+    GatewayGoingAway,
+    MalformedMessage,
+    MessageTooLarge,
+    RequestError,
+    ServiceUnavailable,
+)
 from lib.events import EventLog
 from lib.languages import LANGUAGES
 from lib.protocol import Complete, Error, Kill, parse_job_request
@@ -72,7 +78,9 @@ class Queued(BaseModel):
     status: str = JobState.QUEUED.value
 
 
-@router.get("/runtimes", response_model=list[Runtime], responses={401: REFUSALS[401]})
+@router.get(
+    "/runtimes", response_model=list[Runtime], responses={s: REFUSALS[s] for s in (401, 503)}
+)
 async def runtimes(request: Request) -> list[Runtime]:
     """The languages served by at least one live worker (none live: an empty list)."""
     api_key_id(request)
@@ -117,7 +125,8 @@ async def execute(
     job_id = tokens.new_job_id()
     admitted = await jobs.admit(job_request, job_id=job_id, key_id=key_id, unattended=not wait)
     try:
-        events = await jobs.start(admitted)
+        # No live input over REST: the request's stdin is all of it, then end of file.
+        events = await jobs.start(admitted, close_stdin=True)
     except (RequestError, ServiceUnavailable):
         with contextlib.suppress(ServiceUnavailable):
             await jobs.done(key_id, job_id)
@@ -136,7 +145,12 @@ async def execute(
 
 
 @router.get(
-    "/jobs/{job_id:job_id}", response_model=JobResult, responses={404: {"model": ErrorBody}}
+    "/jobs/{job_id:job_id}",
+    response_model=JobResult,
+    responses={
+        404: {"model": ErrorBody, "description": "unknown, expired, or another key's job"},
+        **{s: REFUSALS[s] for s in (401, 503)},
+    },
 )
 async def job(request: Request, job_id: str) -> JSONResponse:
     """A job's result once it has ended (whichever door started it), else `queued` or
@@ -153,10 +167,13 @@ async def _body(request: Request, max_kb: int) -> bytes:
     if declared.isdigit() and int(declared) > limit:
         raise MessageTooLarge(f"the request is over {max_kb} KB")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise MessageTooLarge(f"the request is over {max_kb} KB")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise MessageTooLarge(f"the request is over {max_kb} KB")
+    except ClientDisconnect as exc:  # nobody will read the answer; no traceback in our log
+        raise MalformedMessage("the client closed the connection mid-request") from exc
     return bytes(body)
 
 

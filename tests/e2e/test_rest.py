@@ -175,12 +175,6 @@ async def test_stdin_and_args(stack: Stack) -> None:
     assert result["stdout"] == "['a b', 'c']\nONE TWO\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the REST door never closes the program's stdin (no `eof` after `stdin`, and a REST "
-    "client cannot send one; docs/rest.md states it): a program reading to the end of its input "
-    "waits until its time limit and ends with `timeout`",
-)
 @pytest.mark.parametrize("stdin", ["a\nb\n", None])
 async def test_stdin_ends_after_the_body(stack: Stack, stdin: str | None) -> None:
     body = {"language": "python", "code": p.READ_ALL["python"], "limits": {"time_s": 2}}
