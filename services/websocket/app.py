@@ -171,6 +171,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     _, defs = models_json_schema(
         [(JobRequest, "validation")], ref_template="#/components/schemas/{model}"
     )
-    doc.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+    components = doc.setdefault("components", {})
+    components.setdefault("schemas", {}).update(defs.get("$defs", {}))
+    # So that Swagger UI's "Authorize" sends the key with "Try it out" (http.api_key_id).
+    components["securitySchemes"] = {
+        "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        "Bearer": {"type": "http", "scheme": "bearer"},
+    }
+    for path, operations in doc.get("paths", {}).items():
+        if path.startswith("/api/"):
+            for operation in operations.values():
+                operation["security"] = [{"ApiKey": []}, {"Bearer": []}]
     app.openapi_schema = doc
     return doc
