@@ -14,11 +14,9 @@ from lib import streams
 from lib.keys import FIELD, Keys
 from lib.protocol import (
     Complete,
-    Eof,
+    Control,
     Error,
     Event,
-    Input,
-    Kill,
     encode,
     parse_run_control,
 )
@@ -62,7 +60,6 @@ def _script(redis: Redis, source: str) -> AsyncScript:
 
 
 ServerEvent = Event
-Control = Input | Eof | Kill
 
 __all__ = ["Control", "EventLog", "ServerEvent", "parse_event"]
 

@@ -10,7 +10,6 @@ Pure. Every rule here gives a clear RequestError; nothing reaches the worker unc
 
 from __future__ import annotations
 
-import re
 import time
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,11 +18,11 @@ from lib.codes import ErrorCode
 from lib.compare import parse_compare
 from lib.config import Settings
 from lib.errors import InvalidRequest, MessageTooLarge
-from lib.languages import BINARY, Language, resolve
+from lib.files import RESERVED_NAMES, check_filename, check_sizes, collect_files
+from lib.languages import Language, resolve
+from lib.options import check_compiler_options
 from lib.protocol import Execute, JobRequest, RequestLimits, SourceFile, TestCaseRequest
 
-FILENAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
-RESERVED_NAMES = frozenset({BINARY})
 MIN_MEMORY_MB = 16
 MAX_ARG_BYTES = 4096
 COMPILE_TASKS = 128  # processes and threads of a compile stage (gcc, cc1, as, ld; rustc's threads)
@@ -33,13 +32,17 @@ UNATTENDED = -1.0  # detach_grace_s of a job no client waits on (POST /api/execu
 
 
 class Limits(BaseModel):
-    """What a request may ask for (`limits`), resolved: the run's time, memory and output."""
+    """What a request may ask for (`limits`), resolved: the run's time, memory and output, and
+    (None: the server's) CPU time, processes and file size."""
 
     model_config = ConfigDict(frozen=True)
 
     time_s: float
     memory_mb: int
     output_kb: int
+    cpu_s: float | None = None
+    processes: int | None = None
+    file_size_mb: int | None = None
 
 
 class StageLimits(BaseModel):
@@ -69,7 +72,7 @@ class TestCase(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     stdin: str
-    expected_output: str
+    expected_output: str | None  # None: any run that ends well is accepted
     args: list[str]
     limits: StageLimits
 
@@ -89,6 +92,9 @@ class JobSpec(BaseModel):
     tests: list[TestCase] = Field(default_factory=list)  # judge mode when not empty
     compare: str = "lines"
     stop_on_failure: bool = False
+    compiler_options: list[str] = Field(default_factory=list)  # allowed by lib.options
+    merge_stderr: bool = False  # the run's stderr is its stdout (one pipe)
+    stage_events: bool = False  # publish a `stage` event at each stage's start and end
     key_id: str = ""  # the API key that started the job: who may read its result
     enqueued_at: float = Field(default_factory=time.time)
     # With no client attached for longer than this, the worker kills the job (0: at once;
@@ -118,57 +124,6 @@ def utf8(text: str, what: str) -> bytes:
         raise InvalidRequest(f"{what} is not valid Unicode (lone surrogate)") from exc
 
 
-def check_filename(name: str) -> str:
-    if not FILENAME_RE.fullmatch(name) or ".." in name or name in RESERVED_NAMES:
-        raise InvalidRequest(
-            f"invalid file name {name[:70]!r}: use 1-64 of A-Z a-z 0-9 _ . -, not starting "
-            f"with . or -, no '..', and not {', '.join(sorted(RESERVED_NAMES))}",
-            code=ErrorCode.INVALID_FILENAME,
-        )
-    return name
-
-
-def collect_files(msg: JobRequest, lang: Language) -> tuple[str, list[SourceFile]]:
-    """The entry file name and the full file list of a request."""
-    files = list(msg.files or [])
-    if msg.code is not None:
-        files.insert(0, SourceFile(name=msg.filename or lang.default_file, content=msg.code))
-        main = files[0].name
-    elif files:
-        main = msg.filename or files[0].name
-    else:
-        raise InvalidRequest("the request has neither `code` nor `files`")
-    names = [check_filename(f.name) for f in files]
-    if len(set(names)) != len(names):
-        raise InvalidRequest("two files have the same name", code=ErrorCode.INVALID_FILENAME)
-    if main not in names:
-        raise InvalidRequest(f"`filename` {main[:70]!r} is not among `files`")
-    if lang.compiled and not main.endswith(lang.source_suffixes):
-        raise InvalidRequest(
-            f"the {lang.name} entry file must end with {' or '.join(lang.source_suffixes)}",
-            code=ErrorCode.INVALID_FILENAME,
-        )
-    return main, files
-
-
-def check_sizes(files: list[SourceFile], settings: Settings) -> None:
-    if len(files) > settings.max_files:
-        raise MessageTooLarge(f"at most {settings.max_files} files", code=ErrorCode.CODE_TOO_LARGE)
-    total = 0
-    for f in files:
-        size = len(utf8(f.content, f"file {f.name!r}"))
-        if size > settings.max_file_kb * 1024:
-            raise MessageTooLarge(
-                f"file {f.name!r} is over {settings.max_file_kb} KB",
-                code=ErrorCode.CODE_TOO_LARGE,
-            )
-        total += size
-    if total > settings.max_code_kb * 1024:
-        raise MessageTooLarge(
-            f"the files are over {settings.max_code_kb} KB in total", code=ErrorCode.CODE_TOO_LARGE
-        )
-
-
 def check_args(args: list[str], settings: Settings) -> None:
     if len(args) > settings.max_args:
         raise InvalidRequest(
@@ -183,23 +138,42 @@ def check_args(args: list[str], settings: Settings) -> None:
 
 
 def resolve_limits(asked: RequestLimits | None, settings: Settings) -> Limits:
-    """The request's limits, each defaulting to and capped by the server's setting."""
-    time_s = _capped("time_s", asked.time_s if asked else None, settings.execution_timeout)
-    memory = _capped("memory_mb", asked.memory_mb if asked else None, settings.max_memory_mb)
-    output = _capped("output_kb", asked.output_kb if asked else None, settings.max_output_kb)
+    """The request's limits, each defaulting to and capped by the server's setting (CPU time
+    defaults to the wall-clock limit, and is capped like it)."""
+    a = asked or RequestLimits()
+    time_s = _capped("time_s", a.time_s, settings.execution_timeout)
+    memory = _capped("memory_mb", a.memory_mb, settings.max_memory_mb)
+    _at_least_min_memory("limits.memory_mb", memory)
+    return Limits(
+        time_s=float(time_s),
+        memory_mb=int(memory),
+        output_kb=int(_capped("output_kb", a.output_kb, settings.max_output_kb)),
+        # None: not asked for; the stage then gets the wall-clock limit, or the server's cap.
+        cpu_s=_capped("cpu_s", a.cpu_s, settings.execution_timeout) if a.cpu_s else None,
+        processes=_whole("processes", a.processes, settings.max_processes),
+        file_size_mb=_whole("file_size_mb", a.file_size_mb, settings.max_file_size_mb),
+    )
+
+
+def _whole(name: str, asked: int | None, cap: int) -> int | None:
+    return None if asked is None else int(_capped(name, asked, cap))
+
+
+def _at_least_min_memory(name: str, memory: float) -> None:
     if memory < MIN_MEMORY_MB:
         raise InvalidRequest(
-            f"limits.memory_mb must be at least {MIN_MEMORY_MB}", code=ErrorCode.LIMIT_EXCEEDED
+            f"{name} must be at least {MIN_MEMORY_MB}", code=ErrorCode.LIMIT_EXCEEDED
         )
-    return Limits(time_s=float(time_s), memory_mb=int(memory), output_kb=int(output))
 
 
-def _capped(name: str, asked: float | None, cap: float) -> float:
+def _capped(
+    name: str, asked: float | None, cap: float, default: float | None = None, where: str = "limits"
+) -> float:
     if asked is None:
-        return cap
+        return cap if default is None else default
     if asked > cap:
         raise InvalidRequest(
-            f"limits.{name} = {asked} is above the server's cap of {cap}",
+            f"{where}.{name} = {asked} is above the server's cap of {cap}",
             code=ErrorCode.LIMIT_EXCEEDED,
         )
     return asked
@@ -208,22 +182,32 @@ def _capped(name: str, asked: float | None, cap: float) -> float:
 def run_limits(limits: Limits, settings: Settings) -> StageLimits:
     return StageLimits(
         wall_s=limits.time_s,
-        cpu_s=limits.time_s,
+        cpu_s=limits.cpu_s or limits.time_s,
         memory_mb=limits.memory_mb,
-        processes=settings.max_processes,
+        processes=limits.processes or settings.max_processes,
         open_files=settings.max_open_files,
-        file_size_mb=settings.max_file_size_mb,
+        file_size_mb=limits.file_size_mb or settings.max_file_size_mb,
         output_kb=limits.output_kb,
     )
 
 
-def compile_limits(limits: Limits, settings: Settings) -> StageLimits:
-    """A compile stage's limits are the server's, not the request's (a request cannot buy a longer
-    compile); its output counts against the job's output limit."""
+def compile_limits(
+    limits: Limits, settings: Settings, asked: RequestLimits | None = None
+) -> StageLimits:
+    """A compile stage's limits default to the server's caps (COMPILATION_TIMEOUT,
+    COMPILE_MEMORY_MB) and may only be lowered (`compile_limits`); its output counts against the
+    job's output limit."""
+    a = asked or RequestLimits()
+    wall = _capped("time_s", a.time_s, settings.compilation_timeout, where="compile_limits")
+    memory = _capped("memory_mb", a.memory_mb, settings.compile_memory_mb, where="compile_limits")
+    _at_least_min_memory("compile_limits.memory_mb", memory)
+    cpu = _capped(
+        "cpu_s", a.cpu_s, settings.compilation_timeout, default=wall, where="compile_limits"
+    )
     return StageLimits(
-        wall_s=settings.compilation_timeout,
-        cpu_s=settings.compilation_timeout,
-        memory_mb=settings.compile_memory_mb,
+        wall_s=float(wall),
+        cpu_s=float(cpu),
+        memory_mb=int(memory),
         processes=COMPILE_TASKS,
         open_files=settings.max_open_files,
         file_size_mb=settings.max_file_size_mb,
@@ -231,11 +215,13 @@ def compile_limits(limits: Limits, settings: Settings) -> StageLimits:
     )
 
 
-def plan_stages(lang: Language, limits: Limits, settings: Settings) -> list[StagePlan]:
+def plan_stages(
+    lang: Language, limits: Limits, settings: Settings, asked: RequestLimits | None = None
+) -> list[StagePlan]:
     run = StagePlan(name=RUN, limits=run_limits(limits, settings))
     if not lang.compiled:
         return [run]
-    return [StagePlan(name=COMPILE, limits=compile_limits(limits, settings)), run]
+    return [StagePlan(name=COMPILE, limits=compile_limits(limits, settings, asked)), run]
 
 
 def plan_tests(
@@ -246,7 +232,7 @@ def plan_tests(
     if len(tests) > settings.max_tests:
         raise InvalidRequest(f"at most {settings.max_tests} tests", code=ErrorCode.LIMIT_EXCEEDED)
     size = sum(
-        len(utf8(t.stdin, "a test's stdin")) + len(utf8(t.expected_output, "expected_output"))
+        len(utf8(t.stdin, "a test's stdin")) + len(utf8(t.expected_output or "", "expected_output"))
         for t in tests
     )
     if size > settings.max_tests_kb * 1024:
@@ -303,10 +289,16 @@ def build_spec(
         files=files,
         args=list(msg.args),
         limits=limits,
-        stages=plan_stages(lang, limits, settings),
+        stages=plan_stages(lang, limits, settings, msg.compile_limits),
         tests=tests,
         compare=compare,
         stop_on_failure=msg.stop_on_failure,
+        compiler_options=check_compiler_options(lang, msg.compiler_options),
+        merge_stderr=msg.merge_stderr,
+        stage_events=msg.stage_events,
         key_id=key_id,
         detach_grace_s=settings.resume_grace_s if resumable else 0.0,
     )
+
+
+__all__ = ["RESERVED_NAMES", "check_filename", "check_sizes", "collect_files"]  # lib.files

@@ -76,6 +76,7 @@ LANGUAGES: dict[str, Language] = {
                 "-D_DEFAULT_SOURCE",
                 "-O2",
                 "-pipe",
+                "{options}",
                 "-o",
                 BINARY,
                 "{sources}",
@@ -92,7 +93,17 @@ LANGUAGES: dict[str, Language] = {
             source_suffixes=(".cpp", ".cc", ".cxx"),
             tool="g++",
             version_args=("--version",),
-            compile=("{tool}", "-std=c++17", "-O2", "-pipe", "-o", BINARY, "{sources}", "{stdio}"),
+            compile=(
+                "{tool}",
+                "-std=c++17",
+                "-O2",
+                "-pipe",
+                "{options}",
+                "-o",
+                BINARY,
+                "{sources}",
+                "{stdio}",
+            ),
             run=("./" + BINARY,),
             line_buffered_stdio=True,
         ),
@@ -103,7 +114,7 @@ LANGUAGES: dict[str, Language] = {
             source_suffixes=(".rs",),
             tool="rustc",
             version_args=("--version",),
-            compile=("{tool}", "--edition", "2021", "-O", "-o", BINARY, "{main}"),
+            compile=("{tool}", "--edition", "2021", "-O", "{options}", "-o", BINARY, "{main}"),
             run=("./" + BINARY,),
         ),
     )
@@ -131,6 +142,7 @@ def expand(
     main: str,
     sources: list[str],
     stdio: str | None = None,
+    options: list[str] | None = None,
 ) -> list[str]:
     """Fill an argv template. Placeholders stand alone in their element; lists expand in place."""
     argv: list[str] = []
@@ -144,6 +156,8 @@ def expand(
         elif part == "{stdio}":
             if stdio:
                 argv.append(stdio)
+        elif part == "{options}":
+            argv.extend(options or [])  # lib.options: allowed, whole options only
         else:
             argv.append(part)
     return argv

@@ -37,12 +37,18 @@ class _Message(BaseModel):
 class SourceFile(_Message):
     name: str
     content: str
+    # `base64`: `content` is the file's bytes in base64 (RFC 4648 section 4), for data files that
+    # are not text. A file that decodes to UTF-8 text is treated as text (validated, compiled).
+    encoding: Literal["utf8", "base64"] = "utf8"
 
 
 class RequestLimits(_Message):
-    time_s: float | None = Field(default=None, gt=0)
+    time_s: float | None = Field(default=None, gt=0)  # wall clock
     memory_mb: int | None = Field(default=None, gt=0)
     output_kb: int | None = Field(default=None, gt=0)
+    cpu_s: float | None = Field(default=None, gt=0)  # CPU time; default: time_s
+    processes: int | None = Field(default=None, gt=0)  # processes and threads
+    file_size_mb: int | None = Field(default=None, gt=0)  # largest file a process may write
 
 
 class TestCaseRequest(_Message):
@@ -50,7 +56,7 @@ class TestCaseRequest(_Message):
     `expected_output` (as the job's `compare` mode judges it)."""
 
     stdin: str = ""
-    expected_output: str
+    expected_output: str | None = None  # None: any run that ends well is accepted
     args: list[str] | None = None  # instead of the job's `args`
     limits: RequestLimits | None = None  # instead of the job's `limits`, capped the same way
 
@@ -68,6 +74,11 @@ class JobRequest(_Message):
     tests: list[TestCaseRequest] | None = None  # judge mode; see docs/protocol.md
     compare: str | None = None  # exact | lines (default) | tokens | float:EPS
     stop_on_failure: bool = False  # judge mode: end at the first failing test
+    # Below: for the compatible APIs (docs/compat.md) and anyone who needs them.
+    compile_limits: RequestLimits | None = None  # time_s, cpu_s, memory_mb of the compile stage
+    compiler_options: list[str] = Field(default_factory=list)  # from an allow-list (lib.jobs)
+    merge_stderr: bool = False  # the program's stderr arrives as stdout (one stream, in order)
+    stage_events: bool = False  # `stage` events at each stage's start and end
 
 
 class Execute(JobRequest):
@@ -99,11 +110,28 @@ class Kill(_Message):
     type: Literal["kill"]
 
 
-ClientMessage = Annotated[Execute | Resume | Input | Eof | Kill, Field(discriminator="type")]
-RunControl = Annotated[Input | Eof | Kill, Field(discriminator="type")]
+# What `signal` may send: the catchable signals a program may want (an interrupt, a hang-up, a
+# user signal). SIGKILL and SIGSTOP are `kill`'s business; signals of faults are not for clients.
+SIGNALS = frozenset(
+    {"SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGCONT"}
+    | {"SIGWINCH", "SIGTSTP", "SIGPIPE"}
+)
 
-_client_adapter: TypeAdapter[Execute | Resume | Input | Eof | Kill] = TypeAdapter(ClientMessage)
-_control_adapter: TypeAdapter[Input | Eof | Kill] = TypeAdapter(RunControl)
+
+class Signal(_Message):
+    """Send a signal to the running program (its processes, not the sandbox's supervisor)."""
+
+    type: Literal["signal"]
+    signal: str = Field(pattern="^SIG[A-Z0-9]{2,8}$")
+
+
+Client = Execute | Resume | Input | Eof | Kill | Signal
+Control = Input | Eof | Kill | Signal
+ClientMessage = Annotated[Client, Field(discriminator="type")]
+RunControl = Annotated[Control, Field(discriminator="type")]
+
+_client_adapter: TypeAdapter[Client] = TypeAdapter(ClientMessage)
+_control_adapter: TypeAdapter[Control] = TypeAdapter(RunControl)
 _request_adapter: TypeAdapter[JobRequest] = TypeAdapter(JobRequest)
 M = TypeVar("M")
 
@@ -133,6 +161,21 @@ class Complete(_Message):
     # Judge mode only (left out otherwise, so a job without `tests` looks as it always did).
     passed: int | None = Field(default=None, exclude_if=_absent)
     total: int | None = Field(default=None, exclude_if=_absent)
+
+
+class StageEvent(_Message):
+    """A stage has started or ended (only for jobs that ask with `stage_events`)."""
+
+    type: Literal["stage"] = "stage"
+    stage: Literal["compile", "run"]
+    event: Literal["start", "end"]
+    status: Status | None = None  # at the end: the stage's own verdict
+    exit_code: int | None = None
+    signal: str | None = None
+    execution_time: float = 0.0
+    cpu_time: float = 0.0
+    memory_kb: int = 0
+    message: str | None = None
 
 
 class TestReport(_Message):
@@ -190,12 +233,12 @@ class ValidationWarning(_Message):
     violations: list[CodeViolation]
 
 
-Event = Output | Complete | Error | ValidationWarning | TestReport
+Event = Output | Complete | Error | ValidationWarning | TestReport | StageEvent
 ServerMessage = Annotated[Event, Field(discriminator="type")]
 _server_adapter: TypeAdapter[Event] = TypeAdapter(ServerMessage)
 
 
-def parse_client_message(raw: str | bytes) -> Execute | Resume | Input | Eof | Kill:
+def parse_client_message(raw: str | bytes) -> Client:
     """Parse one client frame; raises MalformedMessage (or subclasses) with a readable reason."""
     return _parse(_client_adapter, raw)
 
@@ -218,7 +261,7 @@ def _parse(adapter: TypeAdapter[M], raw: str | bytes) -> M:
         raise MalformedMessage(describe_validation_error(exc)) from exc
 
 
-def parse_run_control(raw: str | bytes) -> Input | Eof | Kill:
+def parse_run_control(raw: str | bytes) -> Control:
     """Parse an entry of a job's input stream (written by the gateway, read by the worker)."""
     return _control_adapter.validate_json(raw)
 

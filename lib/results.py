@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from lib.codes import ErrorCode
-from lib.protocol import Complete, Error, TestReport
+from lib.protocol import Complete, Error, StageEvent, TestReport
 
 # Outputs kept in a result, per stream (and per test in judge mode): a job's output limit bounds
 # what a run may print, and a result of 100 tests must still be a small Redis value.
@@ -54,6 +54,7 @@ class JobResult(BaseModel):
     memory_kb: int = 0
     message: str | None = None
     tests: list[TestReport] | None = None  # judge mode
+    stages: list[StageEvent] = Field(default_factory=list)  # each stage's own outcome (`end`)
     passed: int | None = None
     total: int | None = None
     error: ResultError | None = None  # status `error`
@@ -106,6 +107,7 @@ def from_final(
     final: Complete | Error,
     outputs: Outputs,
     tests: list[TestReport] | None = None,
+    stages: list[StageEvent] | None = None,
 ) -> JobResult:
     """The result of a job that ended with `final`."""
     if isinstance(final, Error):
@@ -128,6 +130,7 @@ def from_final(
         memory_kb=final.memory_kb,
         message=final.message,
         tests=tests,
+        stages=list(stages or []),
         passed=final.passed,
         total=final.total,
         **outputs.model_dump(),

@@ -24,12 +24,13 @@ from typing import Any
 from lib import admission, queue, results, tokens
 from lib.codes import Status
 from lib.config import Settings
-from lib.errors import NotFound, ServiceUnavailable, TryAgainLater
+from lib.errors import InvalidRequest, NotFound, ServiceUnavailable, TryAgainLater
 from lib.events import Control, EventLog
 from lib.jobs import UNATTENDED, JobSpec, build_spec, check_stdin
 from lib.keys import Keys
 from lib.protocol import (
     JOB_ID_PATTERN,
+    SIGNALS,
     CodeViolation,
     Complete,
     Eof,
@@ -38,6 +39,7 @@ from lib.protocol import (
     Input,
     JobRequest,
     Kill,
+    Signal,
     ValidationWarning,
 )
 from lib.store import Redis
@@ -63,6 +65,14 @@ class Admitted:
 
 def is_job_id(value: str) -> bool:
     return bool(_JOB_ID.fullmatch(value))
+
+
+def check_signal(message: Signal) -> Signal:
+    """A signal a program may be sent (lib.protocol.SIGNALS); else InvalidRequest."""
+    if message.signal not in SIGNALS:
+        allowed = ", ".join(sorted(SIGNALS))
+        raise InvalidRequest(f"signal {message.signal!r} cannot be sent; one of {allowed}")
+    return message
 
 
 def violations(found: Sequence[Violation]) -> list[CodeViolation]:
@@ -101,7 +111,9 @@ class JobService:
             spec = spec.model_copy(update={"detach_grace_s": UNATTENDED})
         input_bytes = check_stdin(request.stdin, self.settings)
         # Up to the validator's time budget on hostile input: off the event loop.
-        warnings = await asyncio.to_thread(self.validator.enforce, spec.language, spec.files)
+        # Data files (base64 that is not text) are not code: lib.files keeps them off sources.
+        texts = [f for f in spec.files if f.encoding == "utf8"]
+        warnings = await asyncio.to_thread(self.validator.enforce, spec.language, texts)
         if claims is not None:
             await tokens.claim_once(self.redis, self.keys, claims)
         await self._count_running(spec, key_id)

@@ -27,6 +27,7 @@ from lib.errors import (
 from lib.events import EventLog
 from lib.jobs import utf8
 from lib.protocol import (
+    Client,
     CloseCode,
     Complete,
     Eof,
@@ -37,11 +38,19 @@ from lib.protocol import (
     Kill,
     Resume,
     ResumeToken,
+    Signal,
     encode,
     parse_client_message,
 )
 from lib.validation import CodeRejected, Violation
-from services.websocket.jobs import LEASE_S, Admitted, JobService, is_job_id, race
+from services.websocket.jobs import (
+    LEASE_S,
+    Admitted,
+    JobService,
+    check_signal,
+    is_job_id,
+    race,
+)
 from services.websocket.jobs import violations as job_violations
 
 log = logging.getLogger(__name__)
@@ -202,6 +211,8 @@ class Session:
                 await self.jobs.send(self.events, message)
             elif isinstance(message, Eof | Kill):
                 await self.jobs.send(self.events, message)
+            elif isinstance(message, Signal):
+                await self.jobs.send(self.events, check_signal(message))
             else:
                 raise UnexpectedMessage("the job was already started on this connection")
 
@@ -240,7 +251,7 @@ class Session:
 
     # -- frames ----------------------------------------------------------------------------
 
-    async def _receive(self) -> Execute | Resume | Input | Eof | Kill:
+    async def _receive(self) -> Client:
         frame = await self.ws.receive()
         if frame["type"] == "websocket.disconnect":
             raise ClientGone()

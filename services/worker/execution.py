@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal as signals
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from lib import results
 from lib.codes import ErrorCode, Status
@@ -31,7 +32,18 @@ from lib.errors import SandboxError, ServiceUnavailable, StoreFault, ToolchainMi
 from lib.events import EventLog
 from lib.jobs import COMPILE, RUN, UNATTENDED, JobSpec, StagePlan, TestCase
 from lib.languages import BINARY, expand
-from lib.protocol import Complete, Eof, Error, Input, Kill, Output, Stream, TestReport
+from lib.protocol import (
+    Complete,
+    Eof,
+    Error,
+    Input,
+    Kill,
+    Output,
+    Signal,
+    StageEvent,
+    Stream,
+    TestReport,
+)
 from services.worker import judge, verdict
 from services.worker.cleanup import Cleanup
 from services.worker.sandbox import Natives, Slot, cpu_soft_s
@@ -51,6 +63,7 @@ CLIENT_CHECK_S = 1.0
 PUBLISH_RETRY_S = 30.0
 RETRY_FIRST_S, RETRY_MOST_S = 0.1, 2.0
 MAX_PROGRAM_MB = 256  # a compiled program larger than this is not copied into judged tests
+STAGE_NAMES: dict[str, Literal["compile", "run"]] = {COMPILE: "compile", RUN: "run"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,7 @@ class Execution:
         self.cleanup = Cleanup()
         self.outputs = {name: results.Captured() for name in ("stdout", "stderr", "compile")}
         self.reports: list[TestReport] = []
+        self.stages_done: list[StageEvent] = []  # each stage's `end`, for the result
         self.last_stream = ""
         self.compiles = 0  # compile stages run (recorded in the metrics: judge mode compiles once)
 
@@ -139,7 +153,9 @@ class Execution:
             compile_output_truncated=out["compile"].truncated,
         )
         tests = self.reports if self.spec.judged else None
-        return results.from_final(self.spec.job_id, self.spec.language, final, outputs, tests)
+        return results.from_final(
+            self.spec.job_id, self.spec.language, final, outputs, tests, self.stages_done
+        )
 
     async def _stages(self) -> Complete | Error:
         toolchain = self.rt.toolchains.get(self.spec.language)
@@ -158,7 +174,9 @@ class Execution:
         plan = self._plan(RUN)
         result = await self._stage(plan, self._run_argv(toolchain, self.spec.args), self.feed)
         status, reason = verdict.run_status(result, cpu_soft_s(plan.limits.cpu_s))
-        return verdict.complete(status, result, self._reason(status, reason))
+        done = verdict.complete(status, result, self._reason(status, reason))
+        await self._stage_ended(RUN, done)
+        return done
 
     async def _compile(self, toolchain: Toolchain) -> Complete | None:
         """The compile stage, if the plan has one; its `complete` if compilation failed."""
@@ -168,9 +186,10 @@ class Execution:
         self.compiles += 1
         compiled = await self._stage(plan, self._compile_argv(toolchain), None)
         failure = verdict.compile_failure(compiled, plan.limits.wall_s)
-        if failure is None:
-            return None
-        return verdict.complete(failure[0], None, self._reason(*failure))
+        status, reason = failure or (Status.OK, None)
+        message = self._reason(status, reason)
+        await self._stage_ended(COMPILE, verdict.complete(status, compiled, message))
+        return None if failure is None else verdict.complete(status, None, message)
 
     def _plan(self, name: str) -> StagePlan:
         plan = self.spec.stage(name)
@@ -187,7 +206,12 @@ class Execution:
         sources = [f.name for f in self.spec.files if f.name.endswith(lang.source_suffixes)]
         stdio = self.rt.natives.stdio if lang.line_buffered_stdio else None
         return expand(
-            lang.compile, tool=toolchain.path, main=self.spec.main, sources=sources, stdio=stdio
+            lang.compile,
+            tool=toolchain.path,
+            main=self.spec.main,
+            sources=sources,
+            stdio=stdio,
+            options=self.spec.compiler_options,
         )
 
     def _run_argv(self, toolchain: Toolchain, args: list[str]) -> list[str]:
@@ -206,8 +230,31 @@ class Execution:
             program=program,
             limits=plan.limits,
             streams=(Stream.COMPILE.value,) * 2 if compiling else ("stdout", "stderr"),
+            merge_stderr=self.spec.merge_stderr and not compiling,
         )
+        if self.spec.stage_events:
+            await self._publish(StageEvent(stage=STAGE_NAMES[plan.name], event="start"))
         return await self.sandbox.run_stage(request, self._emit, feed, self.feed.kill, self.cleanup)
+
+    async def _stage_ended(self, name: str, done: Complete) -> None:
+        """A stage's own outcome: kept for the result, and a `stage` event if the job asks."""
+        ended = StageEvent(
+            stage=STAGE_NAMES[name],
+            event="end",
+            status=done.status,
+            exit_code=done.exit_code,
+            signal=done.signal,
+            execution_time=done.execution_time,
+            cpu_time=done.cpu_time,
+            memory_kb=done.memory_kb,
+            message=done.message,
+        )
+        self.stages_done.append(ended)
+        if self.spec.stage_events:
+            await self._publish(ended)
+
+    async def _publish(self, event: StageEvent | TestReport) -> None:
+        await retrying(partial(self.events.publish, event), PUBLISH_RETRY_S)
 
     def _cut(self, final: Complete | Error, stream: str) -> bool:
         """An output_limit verdict: the stream that wrote last is the one cut at the limit."""
@@ -237,7 +284,7 @@ class Execution:
         for index, test in enumerate(self.spec.tests):
             report = await self._run_test(index, test, files, toolchain, comparison)
             self.reports.append(report)
-            await retrying(partial(self.events.publish, report), PUBLISH_RETRY_S)
+            await self._publish(report)
             if self.feed.kill.is_set() or (
                 self.spec.stop_on_failure and report.status is not Status.ACCEPTED
             ):
@@ -321,6 +368,8 @@ class Execution:
                     self.feed.queue.put_nowait(None)
                 elif isinstance(control, Kill):
                     self.feed.kill.set()
+                elif isinstance(control, Signal):
+                    self.feed.signals.put_nowait(signals.Signals[control.signal].value)
 
 
 class TestOutputs:

@@ -82,6 +82,8 @@ class FirejailSandbox:
             cgroup=cg,
             host_namespaces=self.host_namespaces,
             streams=req.streams,
+            merge_stderr=req.merge_stderr,
+            uid=req.slot.uid,
         )
         return await stage.run(emit, feed, kill)
 

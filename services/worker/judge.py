@@ -12,14 +12,15 @@ FAILED = "the output differs from the expected output"
 
 
 def test_status(
-    run: tuple[Status, str | None], comparison: Comparison, expected: str, stdout: str
+    run: tuple[Status, str | None], comparison: Comparison, expected: str | None, stdout: str
 ) -> tuple[Status, str | None]:
-    """A test's verdict: a run that ended well is accepted when its output matches, else a wrong
-    answer; any other run keeps its own verdict (timeout, runtime_error, ...)."""
+    """A test's verdict: a run that ended well is accepted when its output matches (or when the
+    test expects no particular output), else a wrong answer; any other run keeps its own verdict
+    (timeout, runtime_error, ...)."""
     status, reason = run
     if status is not Status.OK:
         return status, reason
-    if matches(comparison, expected, stdout):
+    if expected is None or matches(comparison, expected, stdout):
         return Status.ACCEPTED, None
     return Status.WRONG_ANSWER, FAILED
 

@@ -29,6 +29,7 @@ class StageRequest:
     program: list[str]
     limits: StageLimits
     streams: tuple[str, str]  # what its stdout and stderr are called in `emit`
+    merge_stderr: bool = False  # stderr on the stdout pipe: one stream, in the order written
 
 
 class Sandbox(Protocol):

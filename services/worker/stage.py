@@ -42,10 +42,12 @@ class Stop(StrEnum):
 
 @dataclass
 class InputFeed:
-    """The job's input, in order, as it arrives from the client; EOF is `None`."""
+    """The job's input, in order, as it arrives from the client; EOF is `None`. Signals the
+    client sends the program, by number."""
 
     queue: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
     kill: asyncio.Event = field(default_factory=asyncio.Event)
+    signals: asyncio.Queue[int] = field(default_factory=asyncio.Queue)
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,49 @@ async def _open_pipes(out_r: int, err_r: int, in_w: int | None) -> Pipes:
     return Pipes(readers[0], readers[1], writer, transports)
 
 
+# /proc/PID/comm (the name, cut to 15 bytes) of the sandbox's own processes: Firejail (the
+# launcher and the sandbox's init, both running as the slot user once set up) and our reaper.
+SUPERVISORS = (b"firejail", b"cexec-reaper")
+
+
+def signal_program(uid: int, signum: int) -> int:
+    """Send `signum` to every process whose real and effective UID are `uid` (a slot's user: only
+    this stage runs as it, slots being exclusive per kernel) except the sandbox's supervisors. A
+    program that names itself after one only keeps the signal from itself. Returns how many
+    were signalled. Blocking (reads /proc): call it in a thread."""
+    sent = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or not _runs_as(entry.path, uid):
+            continue
+        try:
+            with open(f"{entry.path}/comm", "rb") as comm:
+                if comm.read().startswith(SUPERVISORS):
+                    continue
+            os.kill(int(entry.name), signum)
+            sent += 1
+        except (OSError, ValueError):
+            continue  # it exited meanwhile
+    return sent
+
+
+def _runs_as(proc_dir: str, uid: int) -> bool:
+    try:
+        with open(f"{proc_dir}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Uid:"):
+                    real, effective = line.split()[1:3]
+                    return int(real) == uid and int(effective) == uid
+    except (OSError, ValueError, IndexError):
+        return False
+    return False
+
+
+def first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first exception in a (nested) exception group."""
+    first = group.exceptions[0]
+    return first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
     with contextlib.suppress(ProcessLookupError):
         # Firejail's sandbox init dies with its parent (PR_SET_PDEATHSIG), and with it the
@@ -232,12 +277,18 @@ class Stage:
     cgroup: StageCgroup | None
     host_namespaces: tuple[str, str]  # the worker's own (pid, net) namespaces
     streams: tuple[str, str] = ("stdout", "stderr")
+    merge_stderr: bool = False
+    uid: int | None = None  # the slot user's: whose processes a client's signal reaches
 
     async def run(self, emit: Emit, feed: InputFeed | None, kill: asyncio.Event) -> StageResult:
         started = time.monotonic()
         proc, pipes = await self._spawn(feed is not None)
         try:
             return await self._watch(proc, pipes, started, emit, feed, kill)
+        except BaseExceptionGroup as group:
+            # The watch's task group wraps what an `emit` raised (a Redis refusal that outlasted
+            # its retries): callers catch our own errors, not groups of them.
+            raise first_leaf(group) from group
         finally:
             if proc.returncode is None:  # the watch failed or was cancelled: never leave it
                 _kill_group(proc)
@@ -259,6 +310,7 @@ class Stage:
                 tg.create_task(_pump(pipes.stderr, self.streams[1], emit, budget)),
             ]
             feeder = tg.create_task(_feed(pipes.stdin, feed)) if feed and pipes.stdin else None
+            signaller = tg.create_task(self._deliver(feed)) if feed and self.uid else None
             stopped = await _first(
                 proc.wait(), kill.wait(), budget.exceeded.wait(), deadline_s=self.wall_s
             )
@@ -267,8 +319,9 @@ class Stage:
             await self._kill(proc, group=stopped is not None)
             await proc.wait()  # the launcher only: it exits once killed, whatever it ran
             wall = time.monotonic() - started
-            if feeder:
-                feeder.cancel()
+            for task in (feeder, signaller):
+                if task:
+                    task.cancel()
             await self._drain(pumps, DRAIN_AFTER_EXIT_S if stopped is None else DRAIN_AFTER_KILL_S)
         return self._result(stopped, proc.returncode, wall)
 
@@ -281,7 +334,7 @@ class Stage:
                 *self.argv,
                 stdin=in_r if in_r is not None else asyncio.subprocess.DEVNULL,
                 stdout=out_w,
-                stderr=err_w,
+                stderr=out_w if self.merge_stderr else err_w,
                 env=self.env,
                 cwd=self.cwd,
                 pass_fds=(self.status_fd,),
@@ -297,6 +350,14 @@ class Stage:
                 if fd is not None:
                     os.close(fd)  # the child has its copies; ours would keep the pipes open
         return proc, await _open_pipes(out_r, err_r, in_w)
+
+    async def _deliver(self, feed: InputFeed) -> None:
+        """The client's signals, to the program's processes (not the sandbox's supervisor)."""
+        assert self.uid is not None
+        while True:
+            signum = await feed.signals.get()
+            sent = await asyncio.to_thread(signal_program, self.uid, signum)
+            log.info("signal %d sent to %d process(es) of uid %d", signum, sent, self.uid)
 
     async def _kill(self, proc: asyncio.subprocess.Process, group: bool = True) -> None:
         if group:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lib.errors import SandboxError
+from lib.files import file_bytes
 from lib.protocol import SourceFile
 from services.worker.sandbox import Slot
 
@@ -67,7 +68,8 @@ def create(slot: Slot, job_id: str, files: list[SourceFile]) -> Path:
 
 
 def source_files(files: Sequence[SourceFile]) -> list[JobFile]:
-    return [JobFile(f.name, f.content.encode("utf-8")) for f in files]
+    """The job's files as bytes (text as UTF-8, data files decoded from base64: lib.files)."""
+    return [JobFile(f.name, file_bytes(f)) for f in files]
 
 
 def create_with(slot: Slot, name: str, files: Sequence[JobFile]) -> Path:

@@ -92,6 +92,9 @@ def test_spec_json_round_trip() -> None:
         "time_s": 7.5,
         "memory_mb": 300,
         "output_kb": 2048,
+        "cpu_s": None,
+        "processes": None,
+        "file_size_mb": None,
     }
 
 

@@ -9,7 +9,7 @@ from lib.jobs import check_filename
 from lib.languages import BINARY, LANGUAGES, expand, resolve
 from lib.protocol import ErrorCode
 
-PLACEHOLDERS = {"{tool}", "{main}", "{sources}", "{stdio}"}
+PLACEHOLDERS = {"{tool}", "{main}", "{sources}", "{stdio}", "{options}"}
 
 
 # --- resolve ------------------------------------------------------------------------------------
