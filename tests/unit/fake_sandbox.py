@@ -233,9 +233,8 @@ class FakeSandbox:
 
     `program`: one Program for every stage, or a list played one per run_stage call, in order.
     `fail_steps`: clean-up step name -> how many times that step fails before it works.
-    `group_emit_errors`: an exception raised by `emit` ends the stage wrapped in an
-    ExceptionGroup, as services.worker.stage.Stage raises it (its pumps run in a TaskGroup);
-    False: it is raised as it is.
+    An exception raised by `emit` ends the stage as it is, as services.worker.stage.Stage
+    raises it (it unwraps its task group's exception group).
     """
 
     def __init__(
@@ -254,7 +253,6 @@ class FakeSandbox:
         self.results: list[StageResult] = []
         self.reads: list[tuple[Path, str, int]] = []
         self.fail_steps: dict[str, int] = {}
-        self.group_emit_errors = True
 
     # -- helpers for tests --
 
@@ -354,8 +352,6 @@ class FakeSandbox:
                     await task
         elapsed = time.monotonic() - started
         if failed in done and budget.error is not None:
-            if self.group_emit_errors:
-                raise ExceptionGroup("unhandled errors in a TaskGroup", [budget.error])
             raise budget.error
         if task in done:
             return task.result()  # the program's own ending (or its exception)

@@ -400,30 +400,11 @@ async def test_a_redis_refusal_that_does_not_mend_while_publishing_output(
     monkeypatch.setattr(execution_module, "RETRY_FIRST_S", 0.001)
     monkeypatch.setattr(execution_module, "PUBLISH_RETRY_S", 0.05)
     j = job(tmp_path, spec(), [printing("lost\n")])
-    j.sandbox.group_emit_errors = False
     j.events.failures["publish"] = 10_000
     await j.run()
     assert j.complete.status is Status.INTERNAL_ERROR
     assert j.complete.message == "the service's storage failed while the job ran"
     assert j.result.stdout == "lost\n"
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=ExceptionGroup,
-    reason="bug: Stage runs emit in a TaskGroup, so a ServiceUnavailable from publishing output "
-    "reaches Execution.run as an ExceptionGroup, which `except ServiceUnavailable` misses",
-)
-async def test_publishing_output_that_gives_up_in_the_real_stage_shape(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(execution_module, "RETRY_FIRST_S", 0.001)
-    monkeypatch.setattr(execution_module, "PUBLISH_RETRY_S", 0.05)
-    j = job(tmp_path, spec(), [printing("lost\n")])
-    j.events.failures["publish"] = 10_000
-    await j.run()
-    assert j.complete.status is Status.INTERNAL_ERROR
-    assert j.complete.message == "the service's storage failed while the job ran"
 
 
 async def test_the_terminal_event_not_published_is_logged_not_raised(
