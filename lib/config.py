@@ -24,6 +24,15 @@ class ValidationMode(StrEnum):
     DENY = "deny"
 
 
+class ApiMode(StrEnum):
+    """How a compatible API (Piston, Judge0) is served: `key` (an API key required, the default),
+    `open` (no key, for private networks, rate-limited per client address) or `off` (404)."""
+
+    KEY = "key"
+    OPEN = "open"
+    OFF = "off"
+
+
 class LogFormat(StrEnum):
     JSON = "json"  # one JSON object per line (lib.logs)
     TEXT = "text"  # plain lines, for a person at a terminal
@@ -66,6 +75,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, ge=0)  # job creations per API key
     max_running_per_key: int = Field(default=50, ge=0)  # admitted, unfinished jobs per API key
     code_validation: ValidationMode = ValidationMode.DENY
+    # -- the compatible APIs (docs/compat.md) --
+    piston_api: ApiMode = ApiMode.KEY  # /api/v2
+    judge0_api: ApiMode = ApiMode.KEY  # /judge0
     validation_policy: str = ""  # a TOML policy file; empty: lib/validation/policy.toml
 
     # -- limits: each is both the default of a job and the cap a job may ask for --

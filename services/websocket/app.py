@@ -32,7 +32,7 @@ from lib.keys import Keys
 from lib.protocol import JobRequest
 from lib.store import connect
 from lib.validation import Validator, load_policy
-from services.websocket import http, rest
+from services.websocket import http, judge0, piston, rest
 from services.websocket.jobs import JobService
 from services.websocket.session import Session
 
@@ -93,6 +93,8 @@ def _routes(app: FastAPI) -> None:
         summary="Issue a job id and a single-use token for /ws/execute",
     )
     app.include_router(rest.router)
+    app.include_router(piston.router)  # each compatible API decides its own mount and settings
+    app.include_router(judge0.router)
     # HEAD as well as GET, as Starlette's own routes answer it (load balancers probe with HEAD).
     probes = (("/health", http.health), ("/ready", http.ready), ("/metrics", http.metrics))
     documented: dict[str, dict[int | str, dict[str, Any]]] = {
