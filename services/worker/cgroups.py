@@ -69,10 +69,14 @@ def _keyed(text: str, key: str) -> int:
     return 0
 
 
+def _tasks(dirs: list[Path]) -> set[int]:
+    return {int(p) for d in dirs for p in _read(d / "cgroup.procs").split() if p.isdigit()}
+
+
 def _kill_procs(dirs: list[Path]) -> None:
     """SIGKILL every task of the cgroups until none is left (a fork may race the first pass)."""
     for _ in range(KILL_ROUNDS):
-        pids = {int(p) for d in dirs for p in _read(d / "cgroup.procs").split() if p.isdigit()}
+        pids = _tasks(dirs)
         if not pids:
             return
         for pid in pids:
@@ -151,10 +155,15 @@ class V1Stage:
         return int(text) // 1000 if text.isdigit() else None
 
     def kill(self) -> None:
+        dirs = list(self.dirs.values())
+        if not _tasks(dirs):
+            # Empty stays empty: only root can move a task into a cgroup, and no task is left in
+            # it to fork. The usual end of a stage (everything exited) costs one read per dir.
+            return
         if "freezer" in self.dirs:
-            _frozen_kill(self.dirs["freezer"], list(self.dirs.values()))
+            _frozen_kill(self.dirs["freezer"], dirs)
         else:
-            _kill_procs(list(self.dirs.values()))
+            _kill_procs(dirs)
 
     def remove(self) -> None:
         self.kill()

@@ -105,6 +105,9 @@ def test_kill_reaches_every_listed_task(tmp_path: Path) -> None:
         sleeper.kill()
 
 
+NO_SUCH_PID = 4194305  # above the kernel's largest pid_max (2^22)
+
+
 def test_v1_kill_freezes_then_thaws(tmp_path: Path) -> None:
     """With the freezer controller, the kill runs on a frozen cgroup (no fork can race it) and
     the cgroup is thawed afterwards, so the killed tasks die."""
@@ -118,8 +121,18 @@ def test_v1_kill_freezes_then_thaws(tmp_path: Path) -> None:
             super().kill()
             writes.append(state.read_text())
 
+    # A task that is listed but cannot be signalled (no such PID): the stand-in never empties.
+    (tmp_path / "m" / "cgroup.procs").write_text(f"{NO_SUCH_PID}\n")
     Recorder({"memory": tmp_path / "m", "freezer": tmp_path / "f"}).kill()
     assert writes == ["THAWED"]
+
+
+def test_v1_kill_of_an_empty_cgroup_does_not_freeze(tmp_path: Path) -> None:
+    """The usual end of a stage: nothing left, so no freeze and thaw (one read per dir)."""
+    touch(tmp_path / "f", "cgroup.procs", "freezer.state")
+    touch(tmp_path / "m", "cgroup.procs")
+    V1Stage({"memory": tmp_path / "m", "freezer": tmp_path / "f"}).kill()
+    assert (tmp_path / "f" / "freezer.state").read_text() == ""
 
 
 def test_v1_remove_refuses_a_busy_cgroup(tmp_path: Path) -> None:
