@@ -163,6 +163,15 @@ class Complete(_Message):
     total: int | None = Field(default=None, exclude_if=_absent)
 
 
+OUTCOME_FIELDS = ("exit_code", "signal", "execution_time", "cpu_time", "memory_kb", "message")
+
+
+def outcome(done: Complete) -> dict[str, object]:
+    """How a run ended (`complete`'s measurements and message), to build a `stage` event, a
+    `test` event or a result from."""
+    return {name: getattr(done, name) for name in OUTCOME_FIELDS}
+
+
 class StageEvent(_Message):
     """A stage has started or ended (only for jobs that ask with `stage_events`)."""
 

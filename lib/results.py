@@ -12,7 +12,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from lib.codes import ErrorCode
-from lib.protocol import Complete, Error, StageEvent, TestReport
+from lib.protocol import Complete, Error, StageEvent, TestReport, outcome
 
 # Outputs kept in a result, per stream (and per test in judge mode): a job's output limit bounds
 # what a run may print, and a result of 100 tests must still be a small Redis value.
@@ -123,12 +123,7 @@ def from_final(
         job_id=job_id,
         status=final.status.value,
         language=language,
-        exit_code=final.exit_code,
-        signal=final.signal,
-        execution_time=final.execution_time,
-        cpu_time=final.cpu_time,
-        memory_kb=final.memory_kb,
-        message=final.message,
+        **outcome(final),
         tests=tests,
         stages=list(stages or []),
         passed=final.passed,

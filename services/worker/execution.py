@@ -43,6 +43,7 @@ from lib.protocol import (
     StageEvent,
     Stream,
     TestReport,
+    outcome,
 )
 from services.worker import judge, verdict
 from services.worker.cleanup import Cleanup
@@ -238,16 +239,8 @@ class Execution:
 
     async def _stage_ended(self, name: str, done: Complete) -> None:
         """A stage's own outcome: kept for the result, and a `stage` event if the job asks."""
-        ended = StageEvent(
-            stage=STAGE_NAMES[name],
-            event="end",
-            status=done.status,
-            exit_code=done.exit_code,
-            signal=done.signal,
-            execution_time=done.execution_time,
-            cpu_time=done.cpu_time,
-            memory_kb=done.memory_kb,
-            message=done.message,
+        ended = StageEvent.model_validate(
+            {"stage": STAGE_NAMES[name], "event": "end", "status": done.status, **outcome(done)}
         )
         self.stages_done.append(ended)
         if self.spec.stage_events:
@@ -396,19 +389,16 @@ class TestOutputs:
         return self.kept[stream].truncated or cut
 
     def report(self, index: int, done: Complete) -> TestReport:
-        return TestReport(
-            index=index,
-            status=done.status,
-            exit_code=done.exit_code,
-            signal=done.signal,
-            execution_time=done.execution_time,
-            cpu_time=done.cpu_time,
-            memory_kb=done.memory_kb,
-            message=done.message,
-            stdout=self.kept["stdout"].text,
-            stderr=self.kept["stderr"].text,
-            stdout_truncated=self.truncated("stdout", done),
-            stderr_truncated=self.truncated("stderr", done),
+        return TestReport.model_validate(
+            {
+                "index": index,
+                "status": done.status,
+                **outcome(done),
+                "stdout": self.kept["stdout"].text,
+                "stderr": self.kept["stderr"].text,
+                "stdout_truncated": self.truncated("stdout", done),
+                "stderr_truncated": self.truncated("stderr", done),
+            }
         )
 
 

@@ -476,7 +476,11 @@ REFUSALS = {
     "bad_compare": ({"tests": [case("", "")], "compare": "regex"}, 400, "invalid_request"),
     "float_without_eps": ({"tests": [case("", "")], "compare": "float:"}, 400, "invalid_request"),
     "negative_eps": ({"tests": [case("", "")], "compare": "float:-1"}, 400, "invalid_request"),
-    "no_expected_output": ({"tests": [{"stdin": "1"}]}, 400, "invalid_message"),
+    "expected_output_not_a_string": (
+        {"tests": [{"stdin": "1", "expected_output": 1}]},
+        400,
+        "invalid_message",
+    ),
     # The order of checks (docs/protocol.md): compare, then the number of tests, then their
     # size, then each test's limits; an empty list last.
     "compare_before_tests": (
@@ -571,3 +575,16 @@ async def test_rest_result_by_id_has_the_tests(stack: Stack) -> None:
     assert [t["status"] for t in result["tests"]] == ["accepted", "wrong_answer"]
     assert [t["stdout"] for t in result["tests"]] == ["2\n", "4\n"]
     assert result["passed"] == 1 and result["total"] == 2
+
+
+async def test_a_test_without_expected_output_passes_when_the_run_ends_well(stack: Stack) -> None:
+    """`expected_output` left out: any output is accepted, a failing run is not (Judge0's
+    submissions without an expected output, repeated `number_of_runs` times, stand on this)."""
+    code = "import sys\nn = int(input())\nprint(n)\nsys.exit(n)\n"
+    tests = [{"stdin": "0\n"}, {"stdin": "3\n"}]
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as http:
+        body = {"language": "python", "code": code, "tests": tests}
+        reply = await http.post("/api/execute", json=body, headers={"X-API-Key": stack.api_key})
+    result = reply.json()
+    assert [t["status"] for t in result["tests"]] == ["accepted", "runtime_error"], result
+    assert result["status"] == "runtime_error" and result["passed"] == 1
