@@ -43,6 +43,7 @@ class Limits(BaseModel):
     cpu_s: float | None = None
     processes: int | None = None
     file_size_mb: int | None = None
+    stack_kb: int | None = None
 
 
 class StageLimits(BaseModel):
@@ -57,6 +58,7 @@ class StageLimits(BaseModel):
     open_files: int
     file_size_mb: int
     output_kb: int  # stdout and stderr together (a compile stage: the compiler's output)
+    stack_kb: int | None = None  # the program's stack (RLIMIT_STACK); None: the system's
 
 
 class StagePlan(BaseModel):
@@ -152,6 +154,8 @@ def resolve_limits(asked: RequestLimits | None, settings: Settings) -> Limits:
         cpu_s=_capped("cpu_s", a.cpu_s, settings.execution_timeout) if a.cpu_s else None,
         processes=_whole("processes", a.processes, settings.max_processes),
         file_size_mb=_whole("file_size_mb", a.file_size_mb, settings.max_file_size_mb),
+        # A stack larger than the memory limit could never be used: that is its cap.
+        stack_kb=_whole("stack_kb", a.stack_kb, int(memory) * 1024),
     )
 
 
@@ -188,6 +192,7 @@ def run_limits(limits: Limits, settings: Settings) -> StageLimits:
         open_files=settings.max_open_files,
         file_size_mb=limits.file_size_mb or settings.max_file_size_mb,
         output_kb=limits.output_kb,
+        stack_kb=limits.stack_kb,
     )
 
 

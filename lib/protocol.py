@@ -49,6 +49,7 @@ class RequestLimits(_Message):
     cpu_s: float | None = Field(default=None, gt=0)  # CPU time; default: time_s
     processes: int | None = Field(default=None, gt=0)  # processes and threads
     file_size_mb: int | None = Field(default=None, gt=0)  # largest file a process may write
+    stack_kb: int | None = Field(default=None, gt=0)  # the program's stack; at most its memory
 
 
 class TestCaseRequest(_Message):

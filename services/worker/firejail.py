@@ -97,6 +97,7 @@ class FirejailSandbox:
             open_files=limits.open_files,
             file_size_mb=limits.file_size_mb,
             address_space=self.cgroups is None,
+            stack_kb=limits.stack_kb,
         )
 
     def _cgroup(self, req: StageRequest) -> StageCgroup | None:

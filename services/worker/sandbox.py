@@ -104,6 +104,7 @@ class StageLimits:
     open_files: int
     file_size_mb: int
     address_space: bool  # RLIMIT_AS as the memory limit, only when no cgroup can be had
+    stack_kb: int | None = None  # RLIMIT_STACK of the program, set by the reaper; None: inherited
 
     @property
     def cpu_rlimit(self) -> int:
@@ -248,6 +249,8 @@ def stage_argv(
     visible: tuple[str, ...] = (),
 ) -> list[str]:
     reaper = [natives.reaper, str(status_fd)]
+    if limits.stack_kb:
+        reaper += ["-s", str(limits.stack_kb * 1024)]
     for assignment in program_env(slot, extra_env):
         reaper += ["-e", assignment]
     return [

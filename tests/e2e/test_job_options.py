@@ -145,3 +145,17 @@ async def test_a_compile_limit_may_only_be_lowered(stack: Stack) -> None:
         body = {"language": "c", "code": "int main(void){}", "compile_limits": {"time_s": 10_000}}
         reply = await http.post("/api/execute", json=body, headers={"X-API-Key": stack.api_key})
     assert reply.status_code == 400 and reply.json()["error"]["code"] == "limit_exceeded"
+
+
+async def test_a_stack_limit_reaches_the_program(stack: Stack) -> None:
+    code = "import resource\nprint(resource.getrlimit(resource.RLIMIT_STACK))\n"
+    body = {"language": "python", "code": code, "limits": {"stack_kb": 4096}}
+    result = await execute(stack, body)
+    assert result["stdout"] == f"({4096 * 1024}, {4096 * 1024})\n", result
+
+
+async def test_a_stack_limit_above_the_memory_limit_is_refused(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.base_url) as http:
+        body = {"language": "python", "code": "1", "limits": {"memory_mb": 64, "stack_kb": 70_000}}
+        reply = await http.post("/api/execute", json=body, headers={"X-API-Key": stack.api_key})
+    assert reply.status_code == 400 and reply.json()["error"]["code"] == "limit_exceeded"

@@ -95,6 +95,7 @@ def test_spec_json_round_trip() -> None:
         "cpu_s": None,
         "processes": None,
         "file_size_mb": None,
+        "stack_kb": None,
     }
 
 

@@ -392,3 +392,32 @@ def test_program_arguments_are_untouched_after_the_last_separator() -> None:
     between = argv[separators[0] + 2 : separators[1]]
     assert between == firejail_options(JOB_DIR, 9, limits())
     assert argv[reaper + 8] == "--"
+
+
+def test_a_stack_limit_goes_to_the_reaper_in_bytes() -> None:
+    argv = stage_argv(
+        natives=NATIVES,
+        firejail="/usr/bin/firejail",
+        slot=SLOT,
+        cgroup_procs=[],
+        job_dir=JOB_DIR,
+        status_fd=9,
+        limits=limits(stack_kb=2048),
+        program=["./main"],
+    )
+    reaper = argv.index(NATIVES.reaper)
+    assert argv[reaper : reaper + 4] == [NATIVES.reaper, "9", "-s", str(2048 * 1024)]
+
+
+def test_no_stack_limit_no_reaper_option() -> None:
+    argv = stage_argv(
+        natives=NATIVES,
+        firejail="/usr/bin/firejail",
+        slot=SLOT,
+        cgroup_procs=[],
+        job_dir=JOB_DIR,
+        status_fd=9,
+        limits=limits(),
+        program=["./main"],
+    )
+    assert "-s" not in argv[argv.index(NATIVES.reaper) :]

@@ -48,7 +48,12 @@ int main(int argc, char **argv) {
     int nenv = 0, i;
     if (argc < 4) goto usage;
     int status_fd = atoi(argv[1]);
+    long long stack = 0; /* -s BYTES: the program's stack limit (soft = hard); 0: inherited */
     for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
+            stack = atoll(argv[++i]);
+            continue;
+        }
         if (strcmp(argv[i], "-e") != 0 || i + 1 >= argc || nenv >= MAX_ENV) goto usage;
         env[nenv++] = argv[++i];
     }
@@ -68,6 +73,17 @@ int main(int argc, char **argv) {
         cpu_limit.rlim_max > 1) {
         cpu_limit.rlim_cur = cpu_limit.rlim_max - 1;
         setrlimit(RLIMIT_CPU, &cpu_limit);
+    }
+
+    /* Only ever lowered: an unprivileged process cannot raise its hard limit, and neither can we
+     * here (we run as the slot's user), so a value above the inherited hard limit is capped. */
+    struct rlimit stack_limit;
+    if (stack > 0 && getrlimit(RLIMIT_STACK, &stack_limit) == 0) {
+        rlim_t want = (rlim_t)stack;
+        if (stack_limit.rlim_max != RLIM_INFINITY && want > stack_limit.rlim_max)
+            want = stack_limit.rlim_max;
+        stack_limit.rlim_cur = stack_limit.rlim_max = want;
+        setrlimit(RLIMIT_STACK, &stack_limit);
     }
 
     char pid_ns[64] = "?", net_ns[64] = "?";
@@ -110,6 +126,7 @@ int main(int argc, char **argv) {
     return 0;
 
 usage:
-    fprintf(stderr, "usage: cexec-reaper STATUS_FD [-e NAME=VALUE]... -- PROGRAM [ARG]...\n");
+    fprintf(stderr,
+            "usage: cexec-reaper STATUS_FD [-s STACK_BYTES] [-e NAME=VALUE]... -- PROGRAM...\n");
     return 125;
 }
