@@ -57,6 +57,11 @@ class FirejailSandbox:
         cg = self._cgroup(req)
         if cg is not None:
             cleanup.add(f"the {req.name} cgroup", cg.remove)
+        stage = self._stage(req, cg)
+        return await stage.run(emit, feed, kill)
+
+    def _stage(self, req: StageRequest, cg: StageCgroup | None) -> Stage:
+        """The stage's process: its command line (services/worker/sandbox.py) and its watch."""
         status_read, status_write = os.pipe()
         os.set_blocking(status_read, False)
         argv = sandbox.stage_argv(
@@ -71,7 +76,7 @@ class FirejailSandbox:
             hidden=self.hidden,
             visible=self.visible,
         )
-        stage = Stage(
+        return Stage(
             argv=argv,
             env=sandbox.launcher_env(),
             cwd=str(req.job_dir),
@@ -85,7 +90,6 @@ class FirejailSandbox:
             merge_stderr=req.merge_stderr,
             uid=req.slot.uid,
         )
-        return await stage.run(emit, feed, kill)
 
     def argv_limits(self, limits: jobs.StageLimits) -> sandbox.StageLimits:
         """The plan's limits as rlimits; without cgroups, memory falls back to RLIMIT_AS."""
