@@ -60,6 +60,28 @@ __all__ = [
 ]
 
 
+# Data files (bytes that are not UTF-8 text, lib.files) are never parsed; what could still load
+# them as code: any of them, for C's and C++'s preprocessor (`#include "blob"`); for Python, the
+# import system's native and bytecode suffixes (importlib.machinery.all_suffixes()); for Node, a
+# native addon. Rust's include! needs UTF-8, and include_bytes! is data.
+PYTHON_LOADABLE = (".so", ".pyd", ".pyc", ".pyo")
+
+
+def data_findings(language: str, names: Sequence[str]) -> list[Finding]:
+    findings = []
+    for name in names:
+        if language in ("c", "cpp"):
+            subject = f"{name}, a file that is not text, which #include would read unchecked"
+            findings.append(Finding(f"{language}.data-file", subject, 1, 1, name))
+        elif language == "python" and name.endswith(PYTHON_LOADABLE):
+            subject = f"{name}, a file `import` would load as native code or bytecode"
+            findings.append(Finding("py.ctypes", subject, 1, 1, name))
+        elif language == "javascript" and name.endswith(".node"):
+            subject = f"{name}, a native addon `require` would load"
+            findings.append(Finding("js.process-binding", subject, 1, 1, name))
+    return findings
+
+
 class Validator:
     """Checks a job's files against a policy. Holds no per-call state; safe to share."""
 
@@ -76,12 +98,14 @@ class Validator:
         name = resolve(language).name
         if not self.policy.active(name):
             return []  # nothing to look for: do not even parse
-        self.limits.check_size(sum(len(f.content.encode("utf-8", "surrogatepass")) for f in files))
+        texts = [f for f in files if f.encoding == "utf8"]
+        self.limits.check_size(sum(len(f.content.encode("utf-8", "surrogatepass")) for f in texts))
         deadline = Deadline(self.limits.time_budget_s)
+        findings = data_findings(name, [f.name for f in files if f.encoding != "utf8"])
         if name == "python":
-            findings = python.check(files, self.limits, deadline)
+            findings += python.check(texts, self.limits, deadline)
         else:
-            findings = treesitter.check(name, files, self.limits, deadline)
+            findings += treesitter.check(name, texts, self.limits, deadline)
         return self._judge(findings, [f.name for f in files])
 
     def enforce(self, language: str, files: Sequence[SourceFile]) -> list[Violation]:

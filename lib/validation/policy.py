@@ -52,6 +52,9 @@ def _native_rules(prefix: str) -> tuple[Rule, ...]:
             "symbol tricks: alias, weakref, ifunc, symver, section attributes, redefine_extname",
         ),
         Rule(f"{prefix}.include-path", deny, "#include of an absolute path or one with '..'"),
+        Rule(
+            f"{prefix}.data-file", deny, "a file that is not UTF-8 text, which #include would read"
+        ),
     )
 
 
@@ -72,7 +75,7 @@ RULES: Mapping[str, Rule] = MappingProxyType(
             Rule(
                 "py.ctypes",
                 Action.DENY,
-                "native code: ctypes, cffi, or a .so file Python could import",
+                "native code: ctypes, cffi, or a .so or .pyc file Python could import",
             ),
             Rule("py.socket", Action.DENY, "networking: socket, ssl, http.client, urllib.request"),
             Rule(

@@ -144,7 +144,7 @@ def check(files: Sequence[SourceFile], limits: Limits, deadline: Deadline) -> li
     # that file (checked like the rest), not the standard library's module.
     local = frozenset(f.name.removesuffix(".py") for f in files if f.name.endswith(".py"))
     for f in files:
-        if f.name.endswith(".so"):
+        if f.name.endswith((".so", ".pyd", ".pyc", ".pyo")):  # native code or bytecode
             subject = f"{f.name}, a file `import` would load as native code"
             findings.append(Finding("py.ctypes", subject, 1, 1, f.name))
             continue

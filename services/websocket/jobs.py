@@ -111,9 +111,9 @@ class JobService:
             spec = spec.model_copy(update={"detach_grace_s": UNATTENDED})
         input_bytes = check_stdin(request.stdin, self.settings)
         # Up to the validator's time budget on hostile input: off the event loop.
-        # Data files (base64 that is not text) are not code: lib.files keeps them off sources.
-        texts = [f for f in spec.files if f.encoding == "utf8"]
-        warnings = await asyncio.to_thread(self.validator.enforce, spec.language, texts)
+        # Data files (base64 that is not text) too: the validator refuses those that could be
+        # loaded as code (lib.validation.data_findings) and parses the rest.
+        warnings = await asyncio.to_thread(self.validator.enforce, spec.language, spec.files)
         if claims is not None:
             await tokens.claim_once(self.redis, self.keys, claims)
         await self._count_running(spec, key_id)

@@ -159,3 +159,30 @@ async def test_a_stack_limit_above_the_memory_limit_is_refused(stack: Stack) -> 
         body = {"language": "python", "code": "1", "limits": {"memory_mb": 64, "stack_kb": 70_000}}
         reply = await http.post("/api/execute", json=body, headers={"X-API-Key": stack.api_key})
     assert reply.status_code == 400 and reply.json()["error"]["code"] == "limit_exceeded"
+
+
+@pytest.mark.parametrize(
+    ("language", "main", "name"),
+    [
+        ("c", 'int main(void) {\n#include "code.h"\n}\n', "code.h"),
+        ("cpp", '#include "code.h"\nint main() {}\n', "code.h"),
+        ("python", "import mod\n", "mod.cpython-311-x86_64-linux-gnu.so"),
+        ("python", "import mod\n", "mod.pyc"),
+    ],
+)
+async def test_a_data_file_cannot_smuggle_unvalidated_code(
+    stack: Stack, language: str, main: str, name: str
+) -> None:
+    """Hostile: code hidden in bytes that are not UTF-8 text (a comment with a 0xFF byte, here
+    `system("id")` after it), sent as a data file the preprocessor or the import system would
+    load, is refused like the code itself would be."""
+    hidden = b'/* \xff */ system("id");\n'
+    files = [
+        {"name": "main." + {"c": "c", "cpp": "cpp", "python": "py"}[language], "content": main},
+        {"name": name, "content": base64.b64encode(hidden).decode(), "encoding": "base64"},
+    ]
+    async with httpx.AsyncClient(base_url=stack.base_url) as http:
+        body = {"language": language, "files": files}
+        reply = await http.post("/api/execute", json=body, headers={"X-API-Key": stack.api_key})
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["error"]["violations"][0]["file"] == name

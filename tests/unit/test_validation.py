@@ -99,7 +99,19 @@ RULE_EXAMPLES: dict[str, str] = {
     "rust.asm": 'fn main() { unsafe { std::arch::asm!("nop"); } }\n',
     "rust.unsafe": 'fn main() { let v = [1]; println!("{}", unsafe { v.get_unchecked(0) }); }\n',
     "rust.include-path": 'const S: &str = include_str!("/etc/passwd");\nfn main() {}\n',
+    "c.data-file": '#include "blob.h"\nint main(void) {}\n',
+    "cpp.data-file": '#include "blob.h"\nint main() {}\n',
 }
+# Rules about a job's other files: the file each example comes with (base64 of bytes that are not
+# UTF-8 text: lib.files keeps such a file as data, never parsed).
+BLOB = SourceFile(name="blob.h", content="/wA=", encoding="base64")
+RULE_FILES: dict[str, tuple[SourceFile, ...]] = {"c.data-file": (BLOB,), "cpp.data-file": (BLOB,)}
+
+
+def example(rule: str, validator: Validator = VALIDATOR) -> list[Violation]:
+    return check(
+        RULES[rule].language, RULE_EXAMPLES[rule], *RULE_FILES.get(rule, ()), validator=validator
+    )
 
 
 def test_every_rule_has_an_example_and_nothing_else_does() -> None:
@@ -108,24 +120,24 @@ def test_every_rule_has_an_example_and_nothing_else_does() -> None:
 
 @pytest.mark.parametrize("rule", sorted(RULES))
 def test_rule_fires_with_its_default_action(rule: str) -> None:
-    violations = check(RULES[rule].language, RULE_EXAMPLES[rule])
+    violations = example(rule)
     found = [v for v in violations if v.rule == rule]
     assert found, violations
     assert all(v.action == RULES[rule].action for v in found)
-    assert all(v.line >= 1 and v.col >= 1 and v.file == MAIN[RULES[rule].language] for v in found)
+    names = {MAIN[RULES[rule].language], *(f.name for f in RULE_FILES.get(rule, ()))}
+    assert all(v.line >= 1 and v.col >= 1 and v.file in names for v in found)
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
 def test_a_rule_that_is_off_does_not_fire(rule: str) -> None:
-    validator = Validator(Policy({rule: Action.OFF}))
-    violations = check(RULES[rule].language, RULE_EXAMPLES[rule], validator=validator)
+    violations = example(rule, Validator(Policy({rule: Action.OFF})))
     assert rule not in {v.rule for v in violations}
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
 def test_warn_mode_turns_every_deny_into_a_warn(rule: str) -> None:
     validator = Validator(load_policy(None, ValidationMode.WARN))
-    violations = check(RULES[rule].language, RULE_EXAMPLES[rule], validator=validator)
+    violations = example(rule, validator)
     assert rule in {v.rule for v in violations}
     assert {v.action for v in violations} == {Action.WARN}
     assert validator.enforce(RULES[rule].language, [SourceFile(name="x", content="")]) == []
@@ -133,8 +145,7 @@ def test_warn_mode_turns_every_deny_into_a_warn(rule: str) -> None:
 
 @pytest.mark.parametrize("rule", sorted(RULES))
 def test_off_mode_finds_nothing(rule: str) -> None:
-    validator = Validator(load_policy(None, ValidationMode.OFF))
-    assert check(RULES[rule].language, RULE_EXAMPLES[rule], validator=validator) == []
+    assert example(rule, Validator(load_policy(None, ValidationMode.OFF))) == []
 
 
 def test_rule_ids_are_stable_and_prefixed_by_their_language() -> None:
@@ -813,3 +824,30 @@ def test_checks_from_several_threads_agree() -> None:
         results = list(pool.map(lambda _: check("c", code), range(40)))
     assert all(r == expected for r in results)
     assert [v.rule for v in expected] == ["c.exec", "c.exec"]
+
+
+@pytest.mark.parametrize(
+    ("language", "name", "rule"),
+    [
+        ("python", "mod.so", "py.ctypes"),
+        ("python", "mod.cpython-311-x86_64-linux-gnu.so", "py.ctypes"),
+        ("python", "mod.pyc", "py.ctypes"),
+        ("javascript", "addon.node", "js.process-binding"),
+        ("c", "data.bin", "c.data-file"),
+        ("cpp", "x.inc", "cpp.data-file"),
+    ],
+)
+def test_a_data_file_that_could_load_as_code_is_refused(
+    language: str, name: str, rule: str
+) -> None:
+    """Bytes the validator cannot read, with a name that the import system, Node or the
+    preprocessor would load: refused as if the code had asked for native code."""
+    blob = SourceFile(name=name, content="f0VMRgIBAQA=", encoding="base64")
+    assert rule in rules(language, "", blob)
+
+
+@pytest.mark.parametrize(("language", "name"), [("python", "data.bin"), ("rust", "blob.bin")])
+def test_other_data_files_are_data(language: str, name: str) -> None:
+    blob = SourceFile(name=name, content="/wA=", encoding="base64")
+    code = "fn main() {}\n" if language == "rust" else "print(1)\n"
+    assert rules(language, code, blob) == set()
