@@ -215,9 +215,10 @@ async def _open_pipes(out_r: int, err_r: int, in_w: int | None) -> Pipes:
     return Pipes(readers[0], readers[1], writer, transports)
 
 
-# /proc/PID/comm (the name, cut to 15 bytes) of the sandbox's own processes: Firejail (the
-# launcher and the sandbox's init, both running as the slot user once set up) and our reaper.
-SUPERVISORS = (b"firejail", b"cexec-reaper")
+# /proc/PID/comm (the name, cut to 15 bytes) of the sandbox's own processes: our launcher (it
+# runs as the slot user just before it becomes Firejail), Firejail (the launcher and the
+# sandbox's init, both running as the slot user once set up) and our reaper.
+SUPERVISORS = (b"cexec-enter", b"firejail", b"cexec-reaper")
 
 
 def signal_program(uid: int, signum: int) -> int:
