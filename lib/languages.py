@@ -2,8 +2,9 @@
 
 Pure. Commands are argv templates run inside the sandbox from the job directory; `{tool}` is the
 toolchain binary the worker found at start, `{main}` the entry file, `{sources}` the source files.
-No user-supplied string is ever placed among compiler flags: only file names that passed the
-filename rules, and those come after `--` or as plain operands.
+No user-supplied string is placed among compiler flags but file names that passed the filename
+rules (as plain operands) and `{options}`: whole options that lib.options allowed, each matched
+against the language's allow-list.
 """
 
 from __future__ import annotations
