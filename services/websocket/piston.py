@@ -62,20 +62,23 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _route(path: str, methods: list[str], summary: str) -> Callable[[Endpoint], Endpoint]:
-    """The endpoint at both prefixes, with and without a trailing slash (only the first in the
-    OpenAPI document), answering every refusal in Piston's shape."""
+    """The endpoint at both prefixes, with and without a trailing slash, one route per method
+    (the OpenAPI document lists /api/v2 without the slash, HEAD left out), answering every
+    refusal in Piston's shape."""
 
     def add(endpoint: Endpoint) -> Endpoint:
         answer = _piston_errors(endpoint)
-        for prefix in PREFIXES:
-            for slash in ("", "/"):
-                router.add_api_route(
-                    prefix + path + slash,
-                    answer,
-                    methods=methods,
-                    summary=summary,
-                    include_in_schema=prefix == PREFIXES[0] and slash == "",
-                )
+        for method in methods:
+            for prefix in PREFIXES:
+                for slash in ("", "/"):
+                    router.add_api_route(
+                        prefix + path + slash,
+                        answer,
+                        methods=[method],
+                        summary=summary,
+                        operation_id=f"piston_{endpoint.__name__}_{method.lower()}",
+                        include_in_schema=(prefix, slash) == (PREFIXES[0], "") and method != "HEAD",
+                    )
         return endpoint
 
     return add
