@@ -18,6 +18,8 @@ from lib.errors import InvalidRequest, MalformedMessage, RequestError
 from lib.jobs import build_spec
 from lib.protocol import Complete, Output, RequestLimits, SourceFile, StageEvent, Stream
 from lib.results import JobResult
+from services.worker import verdict
+from services.worker.stage import ReaperStatus, StageResult, Stop
 
 DETECTED = {
     "python": ["Python 3.11.2"],
@@ -728,3 +730,40 @@ def test_caps_come_from_the_settings_in_pistons_units() -> None:
 
 def test_source_file_model_is_ours() -> None:
     assert job().request.files == [SourceFile(name="file0.code", content="print('hi')")]
+
+
+# -- the worker's words this module reads ----------------------------------------------------------
+
+
+def stopped(stop: Stop | None = None, oom_kills: int = 0) -> StageResult:
+    return StageResult(stop, True, None, None, 1.0, 0.5, 1000, oom_kills)
+
+
+@pytest.mark.parametrize(
+    ("result", "status"),
+    [
+        (stopped(Stop.TIMEOUT), "TO"),
+        (stopped(Stop.OUTPUT), "OL"),
+        (stopped(oom_kills=1), "SG"),
+        (stopped(), "RE"),  # no reaper: "compilation failed"
+    ],
+)
+def test_a_failed_compiles_reason_is_told_from_the_workers_own_message(
+    result: StageResult, status: str
+) -> None:
+    """The compile stage ends `compile_error` whatever stopped it; its message tells a limit from
+    a refusal. If services/worker/verdict.py changes its words, this fails first."""
+    failure = verdict.compile_failure(result, 30.0)
+    assert failure is not None and failure[0] is Status.COMPILE_ERROR
+    assert piston.outcome(failure[0], 1, None, failure[1]).status == status
+
+
+def test_a_cpu_timeout_is_told_from_a_wall_clock_one_by_the_workers_message() -> None:
+    wall = verdict.run_status(stopped(Stop.TIMEOUT))
+    xcpu = StageResult(None, True, ReaperStatus(None, 24, 1.0, 1.0, 1000), 0, 1.0, 1.0, 1000, 0)
+    cpu = verdict.run_status(xcpu)
+    assert wall[0] is cpu[0] is Status.TIMEOUT
+    assert (
+        piston.outcome(wall[0], None, None, wall[1]).message == "Time limit exceeded (wall clock)"
+    )
+    assert piston.outcome(cpu[0], None, "SIGXCPU", cpu[1]).message == "Time limit exceeded"
