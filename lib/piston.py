@@ -680,9 +680,8 @@ class Transcript:
             self.current = event.stage
             self.stages[event.stage] = StageText()
         elif isinstance(event, Output):
-            self.stage(self.current).output.append(event.data)
-            stream = _piston_stream(event.stream)
-            text = self.stage(self.current)
+            stream, text = _piston_stream(event.stream), self.stage(self.current)
+            text.output.append(event.data)
             (text.stdout if stream == "stdout" else text.stderr).append(event.data)
             text.last = stream
 
