@@ -24,7 +24,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect, HTTPConnection, Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -33,9 +33,7 @@ from lib.codes import ErrorCode, Status
 from lib.config import ApiMode
 from lib.errors import (
     AuthError,
-    GatewayGoingAway,
     MalformedMessage,
-    MessageTooLarge,
     RequestError,
     ServiceUnavailable,
 )
@@ -45,6 +43,7 @@ from lib.protocol import SIGNALS, Complete, Eof, Error, Input, Kill, Signal
 from lib.results import JobResult, JobState
 from lib.validation import CodeRejected
 from services.websocket.jobs import JobService, race
+from services.websocket.waiting import read_body, wait_for_end
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +163,7 @@ async def execute(request: Request) -> Response:
     client that disconnects first cancels the job."""
     key_id = client_id(request)
     jobs: JobService = request.app.state.jobs
-    raw = await _body(request, jobs.settings.max_message_kb)
+    raw = await read_body(request, jobs.settings.max_message_kb)
     body = piston.parse_body(raw, request.headers.get("content-type"))
     job = piston.job(body, await live_runtimes(request), piston.Caps.of(jobs.settings))
     await jobs.check_create(key_id)
@@ -173,7 +172,7 @@ async def execute(request: Request) -> Response:
     transcript = piston.Transcript()
     try:
         events = await jobs.start(admitted, close_stdin=True)
-        final = await _wait(request, jobs, events, transcript)
+        final = await wait_for_end(request, jobs, events, transcript.add)
     finally:
         with contextlib.suppress(ServiceUnavailable):
             await jobs.done(key_id, job_id)
@@ -206,77 +205,6 @@ def _answer(rt: piston.Runtime, result: JobResult, transcript: piston.Transcript
             headers={"Retry-After": "5"} if unavailable else None,
         )
     return JSONResponse(piston.execute_response(rt, result, transcript))
-
-
-async def _body(request: Request, max_kb: int) -> bytes:
-    """The body, refused (413) as soon as it is over MAX_MESSAGE_KB."""
-    limit = max_kb * 1024
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise MessageTooLarge(f"the request is over {max_kb} KB")
-    body = bytearray()
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise MessageTooLarge(f"the request is over {max_kb} KB")
-    except ClientDisconnect as exc:
-        raise MalformedMessage("the client closed the connection mid-request") from exc
-    return bytes(body)
-
-
-async def _wait(
-    request: Request, jobs: JobService, events: EventLog, transcript: piston.Transcript
-) -> Complete | Error | None:
-    """The job's terminal event, its output kept in `transcript`, holding its lease meanwhile;
-    None (the job killed) if the client disconnects first."""
-    lost = asyncio.Event()
-    lease = asyncio.create_task(jobs.hold(events, lost))
-    try:
-        ended: Complete | Error | None = await race(
-            _follow(jobs, events, transcript),
-            _disconnected(request),
-            _lease_lost(lost),
-            _shutting_down(request.app.state.shutdown),
-        )
-    except (RequestError, ServiceUnavailable):
-        await _kill(jobs, events)
-        raise
-    finally:
-        lease.cancel()
-    if ended is None:
-        await _kill(jobs, events)
-    return ended
-
-
-async def _follow(
-    jobs: JobService, events: EventLog, transcript: piston.Transcript
-) -> Complete | Error:
-    async for _entry_id, event in jobs.follow(events):
-        transcript.add(event)
-        if isinstance(event, Complete | Error):
-            return event
-    raise ServiceUnavailable("the job's events ended without a terminal event")
-
-
-async def _disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
-async def _lease_lost(lost: asyncio.Event) -> None:
-    await lost.wait()
-    raise ServiceUnavailable("redis refused the job's lease for longer than the lease")
-
-
-async def _shutting_down(shutdown: asyncio.Event) -> None:
-    await shutdown.wait()
-    raise GatewayGoingAway("the gateway is shutting down; the job was stopped")
-
-
-async def _kill(jobs: JobService, events: EventLog) -> None:
-    with contextlib.suppress(ServiceUnavailable):
-        await jobs.send(events, Kill(type="kill"))
 
 
 # -- WebSocket -------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ limits and error codes as the WebSocket, rendered as JSON with HTTP statuses (do
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -14,24 +13,21 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from lib import registry, tokens
 from lib.codes import ErrorCode
 from lib.errors import (
-    GatewayGoingAway,
-    MalformedMessage,
-    MessageTooLarge,
     RequestError,
     ServiceUnavailable,
 )
-from lib.events import EventLog
 from lib.languages import LANGUAGES
-from lib.protocol import Complete, Error, Kill, parse_job_request
+from lib.protocol import parse_job_request
 from lib.results import JobResult, JobState
 from services.websocket.http import ErrorBody, api_key_id
-from services.websocket.jobs import JobService, race
+from services.websocket.jobs import JobService
+from services.websocket.waiting import read_body, wait_for_end
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +116,7 @@ async def execute(
     job id at once. A client that disconnects before the end cancels the job."""
     key_id = api_key_id(request)
     jobs: JobService = request.app.state.jobs
-    job_request = parse_job_request(await _body(request, jobs.settings.max_message_kb))
+    job_request = parse_job_request(await read_body(request, jobs.settings.max_message_kb))
     await jobs.check_create(key_id)
     job_id = tokens.new_job_id()
     admitted = await jobs.admit(job_request, job_id=job_id, key_id=key_id, unattended=not wait)
@@ -134,7 +130,7 @@ async def execute(
     if not wait:
         return JSONResponse(Queued(job_id=job_id).model_dump(), status_code=202)
     try:
-        final = await _wait(request, jobs, events)
+        final = await wait_for_end(request, jobs, events)
     finally:
         with contextlib.suppress(ServiceUnavailable):
             await jobs.done(key_id, job_id)
@@ -158,77 +154,6 @@ async def job(request: Request, job_id: str) -> JSONResponse:
     key_id = api_key_id(request)
     result = await request.app.state.jobs.result(job_id, key_id)
     return JSONResponse(result.model_dump(mode="json"))
-
-
-async def _body(request: Request, max_kb: int) -> bytes:
-    """The request body, refused (413) as soon as it is over the message limit."""
-    limit = max_kb * 1024
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise MessageTooLarge(f"the request is over {max_kb} KB")
-    body = bytearray()
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise MessageTooLarge(f"the request is over {max_kb} KB")
-    except ClientDisconnect as exc:  # nobody will read the answer; no traceback in our log
-        raise MalformedMessage("the client closed the connection mid-request") from exc
-    return bytes(body)
-
-
-async def _wait(request: Request, jobs: JobService, events: EventLog) -> Complete | Error | None:
-    """The job's terminal event, holding its lease meanwhile; None (and the job killed) if the
-    client disconnects first."""
-    lost = asyncio.Event()
-    lease = asyncio.create_task(jobs.hold(events, lost))
-    try:
-        ended: Complete | Error | None = await race(
-            _terminal(jobs, events),
-            _disconnected(request),
-            _lease_lost(lost),
-            _shutting_down(request.app.state.shutdown, events.job_id),
-        )
-    except (RequestError, ServiceUnavailable):
-        await _kill(jobs, events)
-        raise
-    finally:
-        lease.cancel()
-    if ended is None:
-        await _kill(jobs, events)
-    return ended
-
-
-async def _kill(jobs: JobService, events: EventLog) -> None:
-    with contextlib.suppress(ServiceUnavailable):
-        await jobs.send(events, Kill(type="kill"))
-
-
-async def _terminal(jobs: JobService, events: EventLog) -> Complete | Error:
-    async for _entry_id, event in jobs.follow(events):
-        if isinstance(event, Complete | Error):
-            return event
-    raise ServiceUnavailable("the job's events ended without a terminal event")
-
-
-async def _disconnected(request: Request) -> None:
-    """Returns when the client closes the connection (ASGI `http.disconnect`)."""
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
-async def _shutting_down(shutdown: asyncio.Event, job_id: str) -> None:
-    """The gateway stops: the job is killed with the connection (as a WebSocket job that is not
-    resumable); its result, `killed`, can be read by id from any gateway."""
-    await shutdown.wait()
-    raise GatewayGoingAway(
-        f"the gateway is shutting down; job {job_id} is stopped (GET /api/jobs/{job_id})"
-    )
-
-
-async def _lease_lost(lost: asyncio.Event) -> None:
-    await lost.wait()
-    raise ServiceUnavailable("redis refused the job's lease for longer than the lease")
 
 
 def _result_response(result: JobResult) -> JSONResponse:
