@@ -34,7 +34,7 @@ from lib.store import connect
 from lib.validation import Validator, load_policy
 from services.websocket import http, judge0, piston, rest
 from services.websocket.jobs import JobService
-from services.websocket.session import Session
+from services.websocket.session import Session, counted
 
 log = logging.getLogger(__name__)
 TITLE = "cexec"
@@ -64,14 +64,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     async def execute(ws: WebSocket) -> None:
         state = ws.app.state
-        state.sessions += 1
-        state.no_sessions.clear()
-        try:
+        with counted(state):
             await Session(ws, state.jobs, state.shutdown).run()
-        finally:
-            state.sessions -= 1
-            if not state.sessions:
-                state.no_sessions.set()
 
     app = FastAPI(title=TITLE, version=VERSION, lifespan=lifespan, docs_url=None, redoc_url=None)
     _routes(app)

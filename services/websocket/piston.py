@@ -43,6 +43,7 @@ from lib.protocol import SIGNALS, Complete, Eof, Error, Input, Kill, Signal
 from lib.results import JobResult, JobState
 from lib.validation import CodeRejected
 from services.websocket.jobs import JobService, race
+from services.websocket.session import counted
 from services.websocket.waiting import read_body, wait_for_end
 
 log = logging.getLogger(__name__)
@@ -424,14 +425,8 @@ async def connect(ws: WebSocket) -> None:
     if state.settings.piston_api is ApiMode.OFF:
         await ws.close()
         return
-    state.sessions += 1  # counted as /ws/execute's are: a shutdown waits for their goodbyes
-    state.no_sessions.clear()
-    try:
+    with counted(state):  # as /ws/execute's are: a shutdown waits for their goodbyes
         await PistonSession(ws, state.jobs, state.shutdown).run()
-    finally:
-        state.sessions -= 1
-        if not state.sessions:
-            state.no_sessions.set()
 
 
 for _prefix in PREFIXES:

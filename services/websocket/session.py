@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -54,6 +55,20 @@ from services.websocket.jobs import (
 from services.websocket.jobs import violations as job_violations
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def counted(state: Any) -> Iterator[None]:
+    """One open WebSocket (any door's) in the app's count: /metrics shows it, and a shutdown
+    waits until every one has said goodbye (services/websocket/__main__.py)."""
+    state.sessions += 1
+    state.no_sessions.clear()
+    try:
+        yield
+    finally:
+        state.sessions -= 1
+        if not state.sessions:
+            state.no_sessions.set()
 
 
 class ClientGone(Exception):
