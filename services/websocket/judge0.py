@@ -25,15 +25,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from lib import judge0, queue, registry, results
 from lib.config import ApiMode, Settings
 from lib.errors import (
     AuthError,
-    MalformedMessage,
-    MessageTooLarge,
     NotFound,
     QueueFull,
     RequestError,
@@ -46,6 +44,7 @@ from lib.keys import Keys
 from lib.protocol import Complete, Error, JobRequest
 from lib.store import Redis, translate_errors
 from services.websocket.jobs import JobService, race
+from services.websocket.waiting import read_body
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +172,7 @@ def _base64(request: Request) -> bool:
 async def _body(request: Request) -> dict[str, Any]:
     """The parameters of a request as Rails merges them: the body's over the query string's. A
     JSON body (whatever its content type) or a form; over MAX_MESSAGE_KB is a 413."""
-    raw = await _read(request, _settings(request).max_message_kb)
+    raw = await read_body(request, _settings(request).max_message_kb)
     params: dict[str, Any] = dict(request.query_params)
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
@@ -186,22 +185,6 @@ async def _body(request: Request) -> dict[str, Any]:
         if isinstance(parsed, dict):  # Rails puts any other JSON under `_json`: no fields
             params.update(parsed)
     return params
-
-
-async def _read(request: Request, max_kb: int) -> bytes:
-    limit = max_kb * 1024
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise MessageTooLarge(f"the request is over {max_kb} KB")
-    body = bytearray()
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise MessageTooLarge(f"the request is over {max_kb} KB")
-    except ClientDisconnect as exc:
-        raise MalformedMessage("the client closed the connection mid-request") from exc
-    return bytes(body)
 
 
 # -- submissions --------------------------------------------------------------------------------
@@ -277,7 +260,8 @@ async def create(request: Request) -> Response:
 
 async def _until_end(request: Request, events: EventLog) -> float | None:
     """When the job ended (its terminal event's time), following its events; None if the
-    client left or the gateway stops first (the job goes on: it is unattended)."""
+    client left or the gateway stops first. Unlike waiting.wait_for_end (REST, Piston), the job
+    is not killed then: as upstream's submission, it is kept and runs on, read by token."""
 
     async def terminal() -> float | None:
         async for entry_id, event in _jobs(request).follow(events):
