@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import platform
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -113,9 +114,18 @@ def _route(path: str, *methods: str, summary: str) -> Callable[[Endpoint], Endpo
     """Register an endpoint at `path` and `path/` (Rails takes both; a slash redirect would turn
     a POST into trouble), answering in Judge0's shapes."""
 
+    # The endpoints read their path parameters themselves: the document still names them.
+    names = re.findall(r"{(\w+)}", path)
+    parameters = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+    ]
+    extra = {"parameters": parameters} if parameters else None
+
     def register(endpoint: Endpoint) -> Endpoint:
         guarded = _guarded(endpoint)
-        router.add_api_route(path, guarded, methods=list(methods), summary=summary)
+        router.add_api_route(
+            path, guarded, methods=list(methods), summary=summary, openapi_extra=extra
+        )
         router.add_api_route(path + "/", guarded, methods=list(methods), include_in_schema=False)
         return endpoint
 

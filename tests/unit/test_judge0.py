@@ -764,3 +764,15 @@ def test_request_refusals_before_any_redis(keyed: TestClient) -> None:
     huge = keyed.post("/judge0/submissions", headers=key, content=b" " * (2049 * 1024))
     assert huge.status_code == 413 and "error" in huge.json()
     assert keyed.get("/judge0/submissions/batch", headers=key).status_code == 400
+
+
+def test_openapi_lists_the_judge0_routes_once_each() -> None:
+    settings = Settings(_env_file=None, jwt_secret="s" * 40, api_keys="k1")
+    paths = create_app(settings).openapi()["paths"]
+    assert set(paths["/judge0/submissions/{token}"]) == {"get", "delete"}
+    assert set(paths["/judge0/submissions"]) == {"get", "post"}
+    assert "/judge0/submissions/" not in paths  # the trailing-slash twins stay out
+    token = paths["/judge0/submissions/{token}"]["get"]["parameters"]
+    assert token == [
+        {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+    ]
