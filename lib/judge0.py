@@ -77,21 +77,15 @@ STATUSES: dict[int, str] = {
     13: "Internal Error",
     14: "Exec Format Error",
 }
-# Our verdicts (lib.codes.Status, lib.results.JobState) as Judge0 statuses. runtime_error is
-# split by signal (_SIGNAL_STATUS). memory_limit is 12 "Runtime Error (Other)": a cgroup OOM kill
-# is a SIGKILL, which upstream's determine_status maps to 12, and clients know no MLE id (the SDK
-# rejects unknown ids); our message says what happened. output_limit is 8 (SIGXFSZ): upstream's
-# stdout is a file bounded by max_file_size, so too much output ends that way there.
+# Our verdicts (lib.codes.Status, lib.results.JobState) as Judge0 statuses; timeout,
+# runtime_error (split by signal: _SIGNAL_STATUS), memory_limit and output_limit are `_verdict`'s.
 _STATUS_IDS = {
     "queued": 1,
     "running": 2,
     "ok": 3,
     "accepted": 3,
     "wrong_answer": 4,
-    "timeout": 5,
     "compile_error": 6,
-    "output_limit": 8,
-    "memory_limit": 12,
     "killed": 13,
     "internal_error": 13,
     "error": 13,
@@ -812,6 +806,10 @@ def _verdict(run: _Run, sub: Submission) -> tuple[int, str | None]:
         return 5, "Time limit exceeded"
     if status == "timeout":
         return 5, "Time limit exceeded" if over_cpu else "Time limit exceeded (wall clock)"
+    # memory_limit is 12 "Runtime Error (Other)": a cgroup OOM kill is a SIGKILL, which
+    # upstream's determine_status maps to 12, and clients know no MLE id (the SDK refuses an
+    # unknown one); the message says what happened. output_limit is 8 (SIGXFSZ): upstream's
+    # stdout is a file bounded by max_file_size, so too much output ends that way there.
     if status == "memory_limit":
         return 12, MEMORY_MESSAGE
     if status == "output_limit":
