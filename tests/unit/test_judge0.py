@@ -17,10 +17,21 @@ from fastapi.testclient import TestClient
 
 from lib import judge0 as j
 from lib.config import Settings
+from lib.errors import (
+    AuthError,
+    MessageTooLarge,
+    NotFound,
+    QueueFull,
+    RateLimited,
+    RequestError,
+    ServiceUnavailable,
+    TryAgainLater,
+)
 from lib.protocol import Status
 from lib.protocol import TestReport as Report
 from lib.results import JobResult
 from services.websocket.app import create_app
+from services.websocket.judge0 import translate
 
 SETTINGS = Settings(_env_file=None)
 HELLO = {"source_code": "print(1)", "language_id": 71}
@@ -777,3 +788,28 @@ def test_openapi_lists_the_judge0_routes_once_each() -> None:
     assert token == [
         {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
     ]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "body", "retry"),
+    [
+        (QueueFull("the job queue is full"), 503, b'{"error":"queue is full"}', "5"),
+        (RateLimited("too many", retry_after_s=7), 429, b'{"error":"too many"}', "7"),
+        (TryAgainLater("the key runs 50 jobs"), 429, b'{"error":"the key runs 50 jobs"}', "1"),
+        (
+            ServiceUnavailable("redis: OOM", reason="OOM"),
+            503,
+            b'{"error":"the service is temporarily unavailable"}',
+            "5",
+        ),
+        (AuthError("bad key"), 401, b"", None),
+        (NotFound("no such job"), 404, b'{"status":404,"error":"Not Found"}', None),
+        (MessageTooLarge("over 2048 KB"), 413, b'{"error":"over 2048 KB"}', None),
+    ],
+)
+def test_our_errors_in_judge0s_shapes(
+    error: RequestError | ServiceUnavailable, status: int, body: bytes, retry: str | None
+) -> None:
+    reply = translate(error).response()
+    assert (reply.status_code, reply.body) == (status, body)
+    assert reply.headers.get("retry-after") == retry
