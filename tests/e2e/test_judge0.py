@@ -440,11 +440,15 @@ def test_information_routes(api: httpx.Client) -> None:
 # -- JUDGE0_API=open ------------------------------------------------------------------------------
 
 
+OPEN_RATE = 4  # job creations a minute per client address
+
+
 @pytest.fixture(scope="module")
 def open_stack(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    s = start_stack(redis_server.url, tmp_path_factory.mktemp("judge0-open"), JUDGE0_API="open")
+    logs = tmp_path_factory.mktemp("judge0-open")
+    s = start_stack(redis_server.url, logs, JUDGE0_API="open", RATE_LIMIT_PER_MINUTE=str(OPEN_RATE))
     yield s
     s.gateway.stop()
     s.worker.stop()
@@ -457,6 +461,17 @@ def test_open_mode_needs_no_key(open_stack: Stack) -> None:
         assert finished(api, body["token"])["status_id"] == 3
     client = judge0.Client(endpoint=f"{open_stack.base_url}/judge0")
     assert run(client, source_code="print(4)", language=71).stdout == "4\n"
+
+
+def test_open_mode_rate_limit_is_per_address(open_stack: Stack) -> None:
+    with httpx.Client(base_url=f"{open_stack.base_url}/judge0", timeout=scaled(60)) as api:
+        replies = [
+            api.post("/submissions", json={"source_code": "print(1)", "language_id": 71})
+            for _ in range(2 * OPEN_RATE + 1)  # a new minute may start once in the loop
+        ]
+    refused = [r for r in replies if r.status_code == 429]
+    assert refused, [r.status_code for r in replies]
+    assert "error" in refused[0].json() and refused[0].headers["retry-after"]
 
 
 async def test_sdk_from_async_code(sdk: judge0.Client) -> None:
