@@ -11,6 +11,7 @@
 {p}:job:{id}:attached     a lease kept alive by the gateway while a client is connected
 {p}:job:{id}:result       the finished job's result (JSON, lib.results), written in the same
                           script as its terminal event; kept RESULT_TTL_S
+{p}:job:{id}:judge0       a Judge0 submission as it was sent (services/websocket/judge0.py)
 {p}:jti:{jti}             a job token's single use, claimed with SET NX EX
 {p}:worker:{id}           a live worker's heartbeat (JSON, expires)
 {p}:stats:jobs            hash: finished jobs, field `{language}|{status}` → count (lib.metrics)
@@ -59,6 +60,9 @@ class Keys:
 
     def result(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}:result"
+
+    def judge0(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}:judge0"
 
     def token_use(self, jti: str) -> str:
         return f"{self.prefix}:jti:{jti}"

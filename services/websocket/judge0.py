@@ -202,7 +202,7 @@ async def _body(request: Request) -> dict[str, Any]:
 
 def _record_key(keys: Keys, job_id: str) -> str:
     # In the job's own namespace (lib/keys.py); expires with the job's result at the latest.
-    return f"{keys.job(job_id)}:judge0"
+    return keys.judge0(job_id)
 
 
 async def _start(
