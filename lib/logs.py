@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -26,6 +27,28 @@ class JobIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.job_id = job_id.get()
+        return True
+
+
+# A credential may come in a query string (Judge0's clients send `?X-Auth-Token=<key>`), and
+# uvicorn's access log writes the whole request target: such values are masked before any
+# handler sees them.
+_SECRET_PARAM = re.compile(r"(?i)([?&][^=&#\s]*(?:token|key|auth|secret)[^=&#\s]*=)[^&#\s\"]*")
+REDACTED = "[redacted]"
+
+
+def redact(target: str) -> str:
+    """A request target with the value of every credential-like query parameter masked."""
+    return _SECRET_PARAM.sub(lambda m: m.group(1) + REDACTED, target)
+
+
+class AccessLogFilter(logging.Filter):
+    """On uvicorn.access records (args: client, method, target, HTTP version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact(args[2]), *args[3:])
         return True
 
 
@@ -66,3 +89,6 @@ def setup_logging(level: str, fmt: LogFormat = LogFormat.JSON) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogFilter) for f in access.filters):
+        access.addFilter(AccessLogFilter())

@@ -120,3 +120,31 @@ def test_log_format_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     monkeypatch.setenv("LOG_FORMAT", "xml")
     with pytest.raises(ConfigError, match="LOG_FORMAT"):
         load_settings()
+
+
+def test_credentials_in_a_query_string_are_masked() -> None:
+    from lib.logs import redact
+
+    target = "/judge0/languages?X-Auth-Token=k3y&fields=*&api_key=x&token=t"
+    assert redact(target) == (
+        "/judge0/languages?X-Auth-Token=[redacted]&fields=*&api_key=[redacted]&token=[redacted]"
+    )
+    assert redact("/health?q=1") == "/health?q=1"
+
+
+def test_the_access_log_never_shows_a_key() -> None:
+    import logging
+
+    from lib.logs import AccessLogFilter
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:1", "GET", "/judge0/about?X-Auth-Token=secret-key", "1.1", 200),
+        None,
+    )
+    AccessLogFilter().filter(record)
+    assert "secret-key" not in record.getMessage() and "[redacted]" in record.getMessage()
