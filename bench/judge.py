@@ -178,15 +178,7 @@ class JudgeFloor:
         s = self.base.settings
         job = resolve_limits(None, s)
         planned = compile_limits(job, s) if stage == "compile" else run_limits(job, s)
-        return sandbox.StageLimits(
-            wall_s=planned.wall_s,
-            cpu_s=planned.cpu_s,
-            memory_mb=planned.memory_mb,
-            processes=planned.processes,
-            open_files=planned.open_files,
-            file_size_mb=planned.file_size_mb,
-            address_space=self.base.hierarchy is None,
-        )
+        return self.base.sandbox().argv_limits(planned)
 
     def round(self, tests: list[Case]) -> Sample:
         files = [SourceFile(name=LANG.default_file, content=SOURCE)]

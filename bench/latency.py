@@ -150,17 +150,9 @@ class Floor:
 
     @property
     def limits(self) -> sandbox.StageLimits:
-        """As the worker's run stage of a job that asks for no limits of its own."""
-        s = self.settings
-        return sandbox.StageLimits(
-            wall_s=s.execution_timeout,
-            cpu_s=s.execution_timeout,
-            memory_mb=s.max_memory_mb,
-            processes=s.max_processes,
-            open_files=s.max_open_files,
-            file_size_mb=s.max_file_size_mb,
-            address_space=self.hierarchy is None,
-        )
+        """As the worker's run stage of a job that asks for no limits of its own: the plan's
+        limits (lib.jobs) as the worker's sandbox turns them into rlimits."""
+        return self.sandbox().argv_limits(self.plan_limits)
 
     def sandbox(self) -> FirejailSandbox:
         """The worker's own cold sandbox (services/worker/firejail.py), as the worker builds it."""
