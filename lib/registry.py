@@ -20,12 +20,6 @@ async def beat(
         await redis.set(keys.worker(worker_id), json.dumps(info), ex=ttl_s)
 
 
-async def is_live(redis: Redis, keys: Keys, worker_id: str) -> bool:
-    """Whether the worker's heartbeat is current (it lapses HEARTBEAT_TTL_S after the last)."""
-    async with translate_errors():
-        return bool(await redis.exists(keys.worker(worker_id)))
-
-
 async def leave(redis: Redis, keys: Keys, worker_id: str) -> None:
     async with translate_errors():
         await redis.delete(keys.worker(worker_id))
